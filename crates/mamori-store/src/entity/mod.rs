@@ -1,0 +1,17 @@
+//! One module per table.
+
+pub mod account;
+pub mod account_scope;
+pub mod api_token;
+pub mod audit_entry;
+pub mod audit_head;
+pub mod change_set;
+pub mod facility;
+pub mod municipality;
+pub mod org_unit;
+pub mod recovery_code;
+pub mod role_assignment;
+pub mod session;
+pub mod setting;
+pub mod staff;
+pub mod staff_kind;

@@ -1,0 +1,15 @@
+//! Schema migrations. One code path builds the schema for SQLite and PostgreSQL alike (sea-query renders each
+//! backend's SQL), so the migration names are identical on both by construction.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_foundation;
+
+pub struct Migrator;
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,299 @@
+//! `/api/v1`: JSON over the same use cases as the pages, with Bearer personal tokens or the session cookie.
+//! Errors are problem+json; lists paginate on the server.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::ctx::{AppState, Ctx};
+use mamori_app::audit::{self, AuditQuery};
+use mamori_app::mamori_store::entity::{facility, org_unit};
+use mamori_app::org::{self, FacilityForm, UnitForm};
+use mamori_app::roles::{self, AssignForm};
+use mamori_app::staff::{self, StaffForm, StaffQuery};
+use mamori_app::{AppError, today};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(crate::openapi::document))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/org-units", get(list_units).post(create_unit))
+        .route("/api/v1/org-units/{id}", get(get_unit).put(update_unit))
+        .route(
+            "/api/v1/facilities",
+            get(list_facilities).post(create_facility),
+        )
+        .route(
+            "/api/v1/facilities/{id}",
+            get(get_facility).put(update_facility),
+        )
+        .route("/api/v1/staff", get(list_staff).post(create_staff))
+        .route("/api/v1/staff/{id}", get(get_staff).put(update_staff))
+        .route(
+            "/api/v1/role-assignments",
+            get(list_roles).post(create_role),
+        )
+        .route("/api/v1/audit", get(list_audit))
+}
+
+// Both arms are responses; the error arm is as large as the success arm by nature.
+#[allow(clippy::result_large_err)]
+type ApiResult = Result<Response, Response>;
+
+#[allow(clippy::result_large_err)]
+fn ok(value: serde_json::Value) -> ApiResult {
+    Ok(Json(value).into_response())
+}
+
+#[allow(clippy::result_large_err)]
+fn created(value: serde_json::Value) -> ApiResult {
+    Ok((StatusCode::CREATED, Json(value)).into_response())
+}
+
+fn unit_json(u: &org_unit::Model) -> serde_json::Value {
+    json!({
+        "id": u.id, "code": u.code, "name": u.name, "name_kana": u.name_kana, "level": u.level,
+        "organ_kind": u.organ_kind, "parent_id": u.parent_id, "path": u.path, "in_scope": u.in_scope,
+        "abolished_on": u.abolished_on, "successor_id": u.successor_id,
+    })
+}
+
+fn facility_json(f: &facility::Model) -> serde_json::Value {
+    json!({
+        "id": f.id, "code": f.code, "name": f.name, "address": f.address, "org_unit_id": f.org_unit_id,
+        "connected_outside": f.connected_outside, "note": f.note,
+    })
+}
+
+async fn me(ctx: Ctx) -> ApiResult {
+    let a = &ctx.actor;
+    ok(json!({
+        "account_id": a.account_id, "login": a.login, "display_name": a.display_name, "staff_id": a.staff_id,
+        "system_admin": a.system_admin, "outsider": a.outsider,
+        "roles": a.roles.iter().map(|r| json!({"role": r.role.code(), "unit_id": r.unit_id})).collect::<Vec<_>>(),
+    }))
+}
+
+#[derive(serde::Deserialize, Default)]
+struct UnitsQuery {
+    #[serde(default)]
+    include_abolished: bool,
+}
+
+async fn list_units(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Query(q): Query<UnitsQuery>,
+) -> ApiResult {
+    let nodes = org::tree(&state.app, &ctx.actor, q.include_abolished)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!({"items": nodes.iter().map(|n| unit_json(&n.unit)).collect::<Vec<_>>()}))
+}
+
+async fn get_unit(State(state): State<Arc<AppState>>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult {
+    let u = org::unit(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(unit_json(&u))
+}
+
+async fn create_unit(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Json(form): Json<UnitForm>,
+) -> ApiResult {
+    let cap = ctx
+        .actor
+        .org_admin()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let u = org::create_unit(&state.app, &cap, &ctx.actor.audit_actor(), &form)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    created(unit_json(&u))
+}
+
+async fn update_unit(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Json(form): Json<UnitForm>,
+) -> ApiResult {
+    let cap = ctx
+        .actor
+        .org_admin()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let u = org::update_unit(&state.app, &cap, &ctx.actor.audit_actor(), id, &form)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(unit_json(&u))
+}
+
+async fn list_facilities(State(state): State<Arc<AppState>>, ctx: Ctx) -> ApiResult {
+    let list = org::facilities(&state.app, &ctx.actor)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!({"items": list.iter().map(|(f, _)| facility_json(f)).collect::<Vec<_>>()}))
+}
+
+async fn get_facility(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let (f, _) = org::facility(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(facility_json(&f))
+}
+
+async fn create_facility(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Json(form): Json<FacilityForm>,
+) -> ApiResult {
+    let cap = ctx
+        .actor
+        .org_admin()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let f = org::save_facility(&state.app, &cap, &ctx.actor.audit_actor(), None, &form)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    created(facility_json(&f))
+}
+
+async fn update_facility(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Json(form): Json<FacilityForm>,
+) -> ApiResult {
+    let cap = ctx
+        .actor
+        .org_admin()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let f = org::save_facility(&state.app, &cap, &ctx.actor.audit_actor(), Some(id), &form)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(facility_json(&f))
+}
+
+async fn list_staff(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Query(q): Query<StaffQuery>,
+) -> ApiResult {
+    let page = staff::list(&state.app, &ctx.actor, &q)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(
+        json!({"items": page.rows, "total": page.total, "page": page.page, "per_page": page.per_page}),
+    )
+}
+
+async fn get_staff(State(state): State<Arc<AppState>>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult {
+    let s = staff::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!(s))
+}
+
+async fn create_staff(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Json(form): Json<StaffForm>,
+) -> ApiResult {
+    let cap = ctx
+        .actor
+        .org_admin()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let s = staff::create(&state.app, &cap, &ctx.actor.audit_actor(), &form)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let row = staff::get(&state.app, &ctx.actor, s.id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    created(json!(row))
+}
+
+async fn update_staff(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Json(form): Json<StaffForm>,
+) -> ApiResult {
+    let cap = ctx
+        .actor
+        .org_admin()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    staff::update(&state.app, &cap, &ctx.actor.audit_actor(), id, &form)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let row = staff::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!(row))
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RolesQuery {
+    /// A day (YYYY-MM-DD or 和暦), or "all" for the whole history. Default: today.
+    #[serde(default)]
+    on: String,
+}
+
+async fn list_roles(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Query(q): Query<RolesQuery>,
+) -> ApiResult {
+    let on = if q.on == "all" {
+        None
+    } else {
+        Some(mamori_policy::parse_date(&q.on).unwrap_or_else(today))
+    };
+    let rows = roles::list(&state.app, &ctx.actor, on)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!({"items": rows}))
+}
+
+async fn create_role(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Json(form): Json<AssignForm>,
+) -> ApiResult {
+    let cap = ctx
+        .actor
+        .org_admin()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let r = roles::assign(&state.app, &cap, &ctx.actor.audit_actor(), &form)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    created(
+        json!({"id": r.id, "role": r.role, "scope_unit_id": r.scope_unit_id, "staff_id": r.staff_id, "kind": r.kind, "valid_from": r.valid_from, "valid_to": r.valid_to}),
+    )
+}
+
+async fn list_audit(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult {
+    let cap = ctx
+        .actor
+        .audit_reader()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let page = audit::list(&state.app, &cap, &q)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(
+        json!({"items": page.rows, "total": page.total, "page": page.page, "per_page": page.per_page}),
+    )
+}

@@ -1,0 +1,150 @@
+//! The web layer: HTML pages and the /api/v1 JSON API. It only translates: it parses requests, asks
+//! `mamori-app` (which decides access and does the work), and renders what comes back.
+
+mod api;
+pub mod ctx;
+mod error;
+pub mod i18n;
+mod openapi;
+mod page;
+mod pages_admin;
+mod pages_auth;
+mod pages_org;
+mod security;
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub use ctx::AppState;
+use i18n::Catalog;
+use mamori_app::App;
+
+/// Renders a template; a template error (which askama's compile-time checks make unlikely) is a 500.
+pub(crate) fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!("template failed: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+/// Options of the web layer.
+#[derive(Debug, Clone, Default)]
+pub struct WebOptions {
+    /// Mark cookies Secure (when served behind TLS).
+    pub secure_cookies: bool,
+}
+
+pub fn router(app: App, options: WebOptions) -> Result<Router, String> {
+    let state = AppState {
+        app,
+        catalog: Catalog::load()?,
+        secure_cookies: options.secure_cookies,
+    };
+    Ok(routes()
+        .with_state(Arc::new(state))
+        .layer(axum::middleware::from_fn(security::same_origin))
+        .layer(axum::middleware::from_fn(security::headers)))
+}
+
+/// Every route, in one place (the access-control test walks this list).
+fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/static/mamori.css", get(stylesheet))
+        .route("/", get(pages_auth::home))
+        .route(
+            "/login",
+            get(pages_auth::login_form).post(pages_auth::login),
+        )
+        .route(
+            "/login/mfa",
+            get(pages_auth::mfa_form).post(pages_auth::mfa),
+        )
+        .route("/logout", post(pages_auth::logout))
+        .route("/logout/all", post(pages_auth::logout_all))
+        .route("/lang", post(pages_auth::switch_lang))
+        .route(
+            "/mfa/enrol",
+            get(pages_auth::enrol_form).post(pages_auth::enrol),
+        )
+        .route(
+            "/password",
+            get(pages_auth::password_form).post(pages_auth::password),
+        )
+        .route("/me", get(pages_auth::me))
+        .route("/me/tokens", post(pages_auth::create_token))
+        .route("/me/tokens/{id}/revoke", post(pages_auth::revoke_token))
+        .route("/org", get(pages_org::tree))
+        .route("/org/units/new", get(pages_org::new_unit))
+        .route("/org/units", post(pages_org::create_unit))
+        .route(
+            "/org/units/{id}",
+            get(pages_org::unit).post(pages_org::update_unit),
+        )
+        .route(
+            "/facilities",
+            get(pages_org::facilities).post(pages_org::create_facility),
+        )
+        .route("/facilities/new", get(pages_org::new_facility))
+        .route(
+            "/facilities/{id}",
+            get(pages_org::facility).post(pages_org::update_facility),
+        )
+        .route(
+            "/staff",
+            get(pages_org::staff_list).post(pages_org::create_staff),
+        )
+        .route("/staff/new", get(pages_org::new_staff))
+        .route(
+            "/staff/{id}",
+            get(pages_org::staff).post(pages_org::update_staff),
+        )
+        .route("/roles", get(pages_org::roles).post(pages_org::assign_role))
+        .route("/roles/new", get(pages_org::new_role))
+        .route("/roles/{id}/end", post(pages_org::end_role))
+        .route(
+            "/accounts",
+            get(pages_admin::accounts).post(pages_admin::create_account),
+        )
+        .route("/accounts/new", get(pages_admin::new_account))
+        .route(
+            "/accounts/bulk",
+            get(pages_admin::bulk_form).post(pages_admin::bulk),
+        )
+        .route("/accounts/{id}", get(pages_admin::account))
+        .route("/accounts/{id}/action", post(pages_admin::account_action))
+        .route(
+            "/accounts/{id}/validity",
+            post(pages_admin::account_validity),
+        )
+        .route(
+            "/settings",
+            get(pages_admin::settings_form).post(pages_admin::settings),
+        )
+        .route("/audit", get(pages_admin::audit))
+        .route("/audit/export.jsonl", get(pages_admin::audit_export))
+        .merge(api::routes())
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/mamori.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,467 @@
+//! `mamori`: serve, migrate, administer accounts, verify the audit chain, back up and restore.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use mamori_app::access::AccountAdmin;
+use mamori_app::{App, Config, accounts, audit, demo, org};
+use mamori_store::Store;
+use mamori_store::audit::{AuditKey, Checkpoint, Verdict};
+
+#[derive(Parser)]
+#[command(
+    name = "mamori",
+    version,
+    about = "守り: the information security policy of a Japanese municipality, as working software"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Db {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite in the data directory.
+    #[arg(long, env = "MAMORI_DATABASE_URL", global = true)]
+    database: Option<String>,
+    /// Data directory: the SQLite file, the audit key and seals.
+    #[arg(
+        long,
+        env = "MAMORI_DATA_DIR",
+        default_value = "mamori-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// The audit key file (default: DATA_DIR/audit.key). Keep it where the database's administrators cannot write.
+    #[arg(long, env = "MAMORI_AUDIT_KEY", global = true)]
+    audit_key: Option<PathBuf>,
+}
+
+impl Db {
+    fn url(&self) -> String {
+        self.database.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("mamori.sqlite3").display()
+            )
+        })
+    }
+
+    fn key_path(&self) -> PathBuf {
+        self.audit_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit.key"))
+    }
+
+    async fn open(&self) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
+        let url = self.url();
+        let store = Store::connect(&url)
+            .await
+            .with_context(|| format!("cannot open database {}", mamori_store::redact_url(&url)))?;
+        Ok(store)
+    }
+
+    /// The app over a migrated database. The audit key is created only while the chain is empty: a missing
+    /// key for an existing chain is an error, never silently replaced.
+    async fn app(&self) -> anyhow::Result<App> {
+        let store = self.open().await?;
+        store.migrate().await?;
+        let has_chain = org::first_municipality(store.conn()).await?.is_some();
+        let key = AuditKey::load(&self.key_path(), !has_chain).with_context(|| {
+            format!(
+                "audit key {} (it seals the existing audit chain; restore it from backup)",
+                self.key_path().display()
+            )
+        })?;
+        Ok(App::new(store, key, Config::default())?)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server.
+    Serve {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long, env = "MAMORI_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Load the demo municipality (サンプル市) if the database is empty, and print its sign-ins.
+        #[arg(long)]
+        demo: bool,
+        /// Mark cookies Secure (set when Mamori is served over TLS by a reverse proxy).
+        #[arg(long, env = "MAMORI_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Apply database migrations.
+    Migrate {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Write a consistent copy of the running SQLite database.
+    Backup {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database (stop the server first).
+    Restore {
+        #[command(flatten)]
+        db: Db,
+        /// The backup file.
+        input: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account; the password is read from standard input.
+    Create {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        password_stdin: bool,
+        /// `system-admin` for an administrator; without it, an ordinary account.
+        #[arg(long)]
+        role: Option<String>,
+        /// 職員番号 of the staff member the account belongs to.
+        #[arg(long)]
+        staff: Option<String>,
+        /// Municipality code (when the database holds more than one).
+        #[arg(long)]
+        municipality: Option<String>,
+    },
+    /// Print a new personal API token for an account.
+    Token {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify every chain; exit 1 naming the first bad entry.
+    Verify {
+        #[command(flatten)]
+        db: Db,
+        /// Checkpoints exported earlier (JSON Lines), to check against.
+        #[arg(long)]
+        checkpoint: Vec<PathBuf>,
+    },
+    /// Print signed checkpoints of every chain's head (JSON Lines) to keep outside the server.
+    Checkpoint {
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MAMORI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = std::env::var("MAMORI_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    init_logging();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mamori: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Serve {
+            db,
+            listen,
+            demo: with_demo,
+            secure_cookies,
+        } => serve(db, &listen, with_demo, secure_cookies).await?,
+        Command::Migrate { db } => {
+            let store = db.open().await?;
+            store.migrate().await?;
+            println!("migrated: {}", store.applied_migrations().await?.join(", "));
+        }
+        Command::Admin { command } => admin(command).await?,
+        Command::Audit {
+            command: AuditCommand::Verify { db, checkpoint },
+        } => return verify(db, &checkpoint).await,
+        Command::Audit {
+            command: AuditCommand::Checkpoint { db },
+        } => {
+            let app = db.app().await?;
+            for c in audit::checkpoints(&app).await? {
+                println!("{}", serde_json::to_string(&c)?);
+            }
+        }
+        Command::Backup { db, output } => {
+            if output.exists() {
+                bail!("{} exists; choose a new file", output.display());
+            }
+            let store = db.open().await?;
+            store.backup_sqlite(&output).await?;
+            println!("backup written to {}", output.display());
+        }
+        Command::Restore { db, input, force } => restore(&db, &input, force).await?,
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn serve(db: Db, listen: &str, with_demo: bool, secure_cookies: bool) -> anyhow::Result<()> {
+    let app = db.app().await?;
+    if with_demo && org::first_municipality(app.store().conn()).await?.is_none() {
+        demo::load(&app).await?;
+        println!("Loaded the demo municipality サンプル市. Sign in with:");
+        for l in demo::LOGINS {
+            println!("  {:<10} {:<20} {}", l.login, l.password, l.what);
+        }
+    }
+    let router = mamori_web::router(app.clone(), mamori_web::WebOptions { secure_cookies })
+        .map_err(anyhow::Error::msg)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!("Mamori is running at http://{}/", listener.local_addr()?);
+    let scheduler = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = mamori_app::changeset::apply_due(&scheduler).await {
+                tracing::warn!("scheduled change sets: {e}");
+            }
+        }
+    });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn admin(command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Create {
+            db,
+            login,
+            password_stdin,
+            role,
+            staff,
+            municipality,
+        } => {
+            let app = db.app().await?;
+            let mid = municipality_id(&app, municipality.as_deref()).await?;
+            let system_admin = match role.as_deref() {
+                None => false,
+                Some("system-admin") => true,
+                Some(other) => {
+                    bail!("unknown role {other:?}: the only role given here is system-admin")
+                }
+            };
+            let password = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text)?;
+                Some(text.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let form = accounts::AccountForm {
+                login,
+                staff: staff.unwrap_or_default(),
+                system_admin: system_admin.then(|| "on".to_owned()),
+                ..Default::default()
+            };
+            let created = accounts::create(
+                &app,
+                &AccountAdmin::for_cli(mid),
+                &mamori_app::tx_cli_actor(),
+                &form,
+                password.as_deref(),
+            )
+            .await
+            .map_err(describe)?;
+            println!(
+                "created account {} (id {})",
+                created.login, created.account_id
+            );
+            if password.is_none() {
+                println!(
+                    "initial password (must be changed at first sign-in): {}",
+                    created.initial_password
+                );
+            }
+        }
+        AdminCommand::Token { db, login, name } => {
+            let app = db.app().await?;
+            let account = accounts::by_login(app.store().conn(), &login)
+                .await?
+                .with_context(|| format!("no account {login:?}"))?;
+            let token = mamori_app::identity::token::create(
+                &app,
+                account.id,
+                &mamori_app::tx_cli_actor(),
+                &name,
+                None,
+            )
+            .await
+            .map_err(describe)?;
+            println!("{token}");
+        }
+    }
+    Ok(())
+}
+
+fn describe(e: mamori_app::AppError) -> anyhow::Error {
+    match e {
+        mamori_app::AppError::Invalid(errors) => {
+            anyhow::anyhow!(
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {} {:?}", e.field, e.key, e.args))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+async fn municipality_id(app: &App, code: Option<&str>) -> anyhow::Result<i64> {
+    use mamori_store::entity::municipality;
+    use mamori_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let db = app.store().conn();
+    if let Some(code) = code {
+        let m = municipality::Entity::find()
+            .filter(municipality::Column::Code.eq(code))
+            .one(db)
+            .await?;
+        return m
+            .map(|m| m.id)
+            .with_context(|| format!("no municipality with code {code:?}"));
+    }
+    match org::first_municipality(db).await? {
+        Some(m) => Ok(m.id),
+        None => Ok(org::create_municipality(
+            app,
+            "000000",
+            "自治体",
+            "Municipality",
+            &mamori_app::tx_cli_actor(),
+        )
+        .await?),
+    }
+}
+
+async fn verify(db: Db, checkpoint_files: &[PathBuf]) -> anyhow::Result<std::process::ExitCode> {
+    let app = db.app().await?;
+    let mut checkpoints: Vec<Checkpoint> = Vec::new();
+    for file in checkpoint_files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            checkpoints.push(
+                serde_json::from_str(line)
+                    .with_context(|| format!("{} line {}", file.display(), i + 1))?,
+            );
+        }
+    }
+    let mut ok = true;
+    for (m, verdict) in audit::verify_all(&app, &checkpoints).await? {
+        match verdict {
+            Verdict::Intact { entries } => {
+                println!("{} ({}): intact, {entries} entries", m.name, m.code)
+            }
+            Verdict::Broken { seq, reason } => {
+                ok = false;
+                println!("{} ({}): BROKEN at entry {seq}: {reason}", m.name, m.code);
+            }
+        }
+    }
+    Ok(if ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::from(1)
+    })
+}
+
+async fn restore(db: &Db, input: &Path, force: bool) -> anyhow::Result<()> {
+    if db
+        .database
+        .as_deref()
+        .is_some_and(|u| !u.starts_with("sqlite:"))
+    {
+        bail!("restore works on SQLite; for PostgreSQL use pg_restore (see README)");
+    }
+    let target = db.data_dir.join("mamori.sqlite3");
+    if target.exists() && !force {
+        bail!(
+            "{} exists; add --force to replace it (stop the server first)",
+            target.display()
+        );
+    }
+    // Check that the backup opens and is a Mamori database before replacing anything.
+    let probe = Store::connect(&format!("sqlite://{}?mode=ro", input.display()))
+        .await
+        .context("the backup does not open as SQLite")?;
+    if probe
+        .applied_migrations()
+        .await
+        .map(|m| m.is_empty())
+        .unwrap_or(true)
+    {
+        bail!("{} is not a Mamori database", input.display());
+    }
+    probe.close().await?;
+    std::fs::create_dir_all(&db.data_dir)?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", target.display()));
+        if side.exists() {
+            std::fs::remove_file(side)?;
+        }
+    }
+    let tmp = db.data_dir.join("mamori.sqlite3.restoring");
+    std::fs::copy(input, &tmp)?;
+    std::fs::rename(&tmp, &target)?;
+    println!("restored {} to {}", input.display(), target.display());
+    Ok(())
+}
