@@ -42,6 +42,10 @@ impl WarekiDate {
         self.year
     }
 
+    fn to_gregorian_year(&self) -> i32 {
+        ERAS[self.era].0.0 + self.year - 1
+    }
+
     /// 令和8年5月19日; the first year of an era is written 元年.
     pub fn to_japanese(&self) -> String {
         format!(
@@ -86,10 +90,26 @@ impl Nendo {
         NaiveDate::from_ymd_opt(self.start_year, 4, 1)
     }
 
-    /// 令和8年度 (the era of the fiscal year's first day).
+    /// 令和8年度. A fiscal year that an era change cuts is named in the new era when the new era's first
+    /// year is its start year (2019 → 令和元年度), otherwise in the era of its first day (1988 → 昭和63年度).
     pub fn to_japanese(&self) -> String {
-        match self.first_day().and_then(WarekiDate::from_date) {
-            Some(w) => format!("{}{}年度", w.era_name(), year_ja(w.era_year())),
+        let last_day =
+            NaiveDate::from_ymd_opt(self.start_year + 1, 3, 31).and_then(WarekiDate::from_date);
+        let named = last_day
+            .map(|w| {
+                (
+                    w.era_name(),
+                    self.start_year - (w.to_gregorian_year() - w.era_year()),
+                )
+            })
+            .filter(|(_, year)| *year >= 1)
+            .or_else(|| {
+                self.first_day()
+                    .and_then(WarekiDate::from_date)
+                    .map(|w| (w.era_name(), w.era_year()))
+            });
+        match named {
+            Some((era, year)) => format!("{era}{}年度", year_ja(year)),
             None => format!("{}年度", self.start_year),
         }
     }
@@ -236,6 +256,8 @@ mod tests {
         assert_eq!(Nendo::of(d(2026, 5, 19)).to_japanese(), "令和8年度");
         assert_eq!(Nendo::of(d(2019, 6, 1)).to_japanese(), "令和元年度");
         assert_eq!(Nendo::of(d(2019, 2, 1)).to_japanese(), "平成30年度");
+        assert_eq!(Nendo::of(d(1988, 6, 1)).to_japanese(), "昭和63年度");
+        assert_eq!(Nendo::of(d(1989, 6, 1)).to_japanese(), "平成元年度");
         assert_eq!(Nendo::of(d(2026, 5, 19)).to_english(), "FY2026");
     }
 }
