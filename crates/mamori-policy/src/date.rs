@@ -42,7 +42,7 @@ impl WarekiDate {
         self.year
     }
 
-    fn to_gregorian_year(&self) -> i32 {
+    fn gregorian_year(&self) -> i32 {
         ERAS[self.era].0.0 + self.year - 1
     }
 
@@ -99,7 +99,7 @@ impl Nendo {
             .map(|w| {
                 (
                     w.era_name(),
-                    self.start_year - (w.to_gregorian_year() - w.era_year()),
+                    self.start_year - (w.gregorian_year() - w.era_year()),
                 )
             })
             .filter(|(_, year)| *year >= 1)
