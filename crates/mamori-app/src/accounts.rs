@@ -53,10 +53,6 @@ pub struct AccountForm {
     pub valid_until: String,
 }
 
-fn checked(v: &Option<String>) -> bool {
-    v.as_deref().is_some_and(|v| v == "on" || v == "true")
-}
-
 /// A new account and its one-time password.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Created {
@@ -103,14 +99,14 @@ async fn create_in(
     let person = if form.staff.trim().is_empty() {
         None
     } else {
-        let found = find_staff(db, cap.municipality_id, &form.staff).await?;
+        let found = crate::staff::find(db, cap.municipality_id, &form.staff).await?;
         if found.is_none() {
             p.push(FieldError::new("staff", "err-staff-unknown").with("value", form.staff.clone()));
         }
         found
     };
-    let outsider = checked(&form.outsider);
-    let system_admin = checked(&form.system_admin);
+    let outsider = text::checked(&form.outsider);
+    let system_admin = text::checked(&form.system_admin);
     if outsider && system_admin {
         p.push(FieldError::new("outsider", "err-outsider-admin"));
     }
@@ -217,25 +213,6 @@ async fn create_in(
 
 fn app_params(tx: &Tx<'_>) -> argon2::Params {
     tx.app().config().argon2.clone()
-}
-
-async fn find_staff(
-    db: &impl ConnectionTrait,
-    municipality_id: i64,
-    value: &str,
-) -> AppResult<Option<staff::Model>> {
-    if let Ok(no) = crate::staff::parse_staff_no("staff", value)
-        && let Some(s) = crate::staff::by_no(db, municipality_id, &no).await?
-    {
-        return Ok(Some(s));
-    }
-    Ok(match value.trim().parse::<i64>() {
-        Ok(id) => staff::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .filter(|s| s.municipality_id == municipality_id),
-        Err(_) => None,
-    })
 }
 
 async fn scope_units(

@@ -18,7 +18,7 @@ use crate::error::Problems;
 use crate::org::{self, UnitForm};
 use crate::roles::{self, AssignForm};
 use crate::tx::AuditActor;
-use crate::{Actor, App, AppError, AppResult, FieldError, Tx, today};
+use crate::{App, AppError, AppResult, FieldError, Tx, today};
 use mamori_store::audit::Action;
 use mamori_store::entity::{change_set, org_unit};
 
@@ -721,9 +721,4 @@ pub async fn apply_due(app: &App) -> AppResult<usize> {
         }
     }
     Ok(ran)
-}
-
-/// For the web layer: the actor's capability to manage change sets.
-pub fn capability(actor: &Actor) -> AppResult<OrgAdmin> {
-    actor.org_admin().ok_or(AppError::Forbidden)
 }

@@ -25,11 +25,6 @@ pub use error::{AppError, AppResult, FieldError};
 pub use mamori_store;
 pub use tx::{AuditActor, Tx};
 
-/// The audit actor for the command line.
-pub fn tx_cli_actor() -> AuditActor {
-    AuditActor::cli()
-}
-
 /// Settings fixed when the server starts (flags, environment, TOML). Settings an administrator changes at run
 /// time live in the database (`settings`).
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::access::{OrgAdmin, Reach, check_unit};
+use crate::access::{OrgAdmin, check_unit};
 use crate::error::Problems;
 use crate::tx::AuditActor;
 use crate::{Actor, App, AppError, AppResult, FieldError, Tx, text};
@@ -300,10 +300,7 @@ async fn validate_unit(
             level,
             organ_kind,
             parent,
-            in_scope: form
-                .in_scope
-                .as_deref()
-                .is_some_and(|v| v == "on" || v == "true"),
+            in_scope: text::checked(&form.in_scope),
         }),
         _ => Err(AppError::Internal("validated unit lost a field".to_owned())),
     }
@@ -734,10 +731,7 @@ pub async fn save_facility(
             "validated facility lost a field".to_owned(),
         ));
     };
-    let connected = form
-        .connected_outside
-        .as_deref()
-        .is_some_and(|v| v == "on" || v == "true");
+    let connected = text::checked(&form.connected_outside);
     let now = Utc::now();
     let saved = match &existing {
         Some(e) => {
@@ -805,19 +799,4 @@ pub async fn save_facility(
     .await?;
     tx.commit().await?;
     Ok(saved)
-}
-
-/// Whether a unit is within a reach (for callers holding only an id).
-pub async fn unit_in_reach(
-    db: &impl ConnectionTrait,
-    municipality_id: i64,
-    reach: &Reach,
-    id: i64,
-) -> AppResult<org_unit::Model> {
-    let u = org_unit::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::Forbidden)?;
-    check_unit(municipality_id, reach, &u)?;
-    Ok(u)
 }

@@ -2,9 +2,7 @@
 
 use chrono::{NaiveDate, Utc};
 use mamori_policy::{AssignmentKind, StatutoryRole, UnitLevel, parse_date};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 
 use crate::access::{OrgAdmin, Reach};
@@ -208,7 +206,7 @@ pub(crate) async fn assign_in(
             }
         }
     }
-    let person = find_staff(db, cap.municipality_id, &form.staff).await?;
+    let person = crate::staff::find(db, cap.municipality_id, &form.staff).await?;
     match &person {
         None => {
             p.push(FieldError::new("staff", "err-staff-unknown").with("value", form.staff.clone()))
@@ -291,25 +289,6 @@ pub(crate) async fn assign_in(
     )
     .await?;
     Ok(saved)
-}
-
-async fn find_staff(
-    db: &impl ConnectionTrait,
-    municipality_id: i64,
-    value: &str,
-) -> AppResult<Option<staff::Model>> {
-    if let Ok(no) = crate::staff::parse_staff_no("staff", value)
-        && let Some(s) = crate::staff::by_no(db, municipality_id, &no).await?
-    {
-        return Ok(Some(s));
-    }
-    match value.trim().parse::<i64>() {
-        Ok(id) => Ok(staff::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .filter(|s| s.municipality_id == municipality_id)),
-        Err(_) => Ok(None),
-    }
 }
 
 /// Ends an assignment on a day (kept for history, never deleted).

@@ -86,10 +86,7 @@ pub async fn update_security(
     );
     problems.into_result()?;
     let new = SecuritySettings {
-        mfa_for_everyone: form
-            .mfa_for_everyone
-            .as_deref()
-            .is_some_and(|v| v == "on" || v == "true"),
+        mfa_for_everyone: crate::text::checked(&form.mfa_for_everyone),
         lockout_threshold: threshold.unwrap_or(5),
         lockout_minutes: minutes.unwrap_or(15),
     };

@@ -398,10 +398,7 @@ async fn validate(
                 email,
                 kind_id: kind.id,
                 org_unit_id: unit.id,
-                active: form
-                    .active
-                    .as_deref()
-                    .is_none_or(|v| v == "on" || v == "true"),
+                active: form.active.is_none() || text::checked(&form.active),
             })
         }
         _ => Err(AppError::Internal(
@@ -554,4 +551,24 @@ pub async fn by_no(
         .filter(staff::Column::StaffNo.eq(staff_no))
         .one(db)
         .await?)
+}
+
+/// Staff by 職員番号, or by id when the text is a number that is no 職員番号.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    municipality_id: i64,
+    value: &str,
+) -> AppResult<Option<staff::Model>> {
+    if let Ok(no) = parse_staff_no("staff", value)
+        && let Some(s) = by_no(db, municipality_id, &no).await?
+    {
+        return Ok(Some(s));
+    }
+    Ok(match value.trim().parse::<i64>() {
+        Ok(id) => staff::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .filter(|s| s.municipality_id == municipality_id),
+        Err(_) => None,
+    })
 }

@@ -29,6 +29,11 @@ pub fn contains_pattern(needle: &str) -> String {
     out
 }
 
+/// Whether an HTML checkbox (or a JSON "true") was ticked.
+pub fn checked(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| v == "on" || v == "true")
+}
+
 /// Trims a field and refuses control characters; the limit is in characters.
 pub fn clean(value: &str, max_chars: usize) -> Result<String, &'static str> {
     let trimmed = value.trim();

@@ -42,8 +42,9 @@ impl WarekiDate {
         self.year
     }
 
-    fn gregorian_year(&self) -> i32 {
-        ERAS[self.era].0.0 + self.year - 1
+    /// The Gregorian year in which this date's era began.
+    fn era_start_year(&self) -> i32 {
+        ERAS[self.era].0.0
     }
 
     /// 令和8年5月19日; the first year of an era is written 元年.
@@ -96,12 +97,7 @@ impl Nendo {
         let last_day =
             NaiveDate::from_ymd_opt(self.start_year + 1, 3, 31).and_then(WarekiDate::from_date);
         let named = last_day
-            .map(|w| {
-                (
-                    w.era_name(),
-                    self.start_year - (w.gregorian_year() - w.era_year()),
-                )
-            })
+            .map(|w| (w.era_name(), self.start_year - w.era_start_year() + 1))
             .filter(|(_, year)| *year >= 1)
             .or_else(|| {
                 self.first_day()

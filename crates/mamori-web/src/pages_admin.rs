@@ -8,7 +8,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::ctx::{AppState, Ctx};
-use crate::page::{Cell, Field, FormPage, MessagePage, Page, PostButton, TablePage, pagination};
+use crate::page::{
+    Cell, Field, FormPage, MessagePage, Page, PostButton, TablePage, pagination, urlencode,
+};
 use crate::render;
 use mamori_app::accounts::{self, AccountForm, AdminAction};
 use mamori_app::audit::{self, AuditQuery};
@@ -487,18 +489,7 @@ fn audit_query_string(q: &AuditQuery) -> String {
     ]
     .iter()
     .filter(|(_, v)| !v.is_empty())
-    .map(|(k, v)| {
-        format!(
-            "{k}={}",
-            v.bytes()
-                .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                })
-                .collect::<String>()
-        )
-    })
+    .map(|(k, v)| format!("{k}={}", urlencode(v)))
     .collect::<Vec<_>>()
     .join("&")
 }

@@ -14,8 +14,8 @@ use crate::render;
 use mamori_app::identity::{session, signin, token};
 use mamori_app::{AppError, FieldError};
 
-pub async fn home(ctx: Ctx) -> Response {
-    let _ = ctx;
+/// The start page is the organisation; asking for it still requires a signed-in person.
+pub async fn home(_signed_in: Ctx) -> Response {
     Redirect::to("/org").into_response()
 }
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::ctx::{AppState, Ctx};
 use crate::i18n::Tr;
-use crate::page::{Cell, Field, FormPage, Page, PostButton, TablePage, pagination};
+use crate::page::{Cell, Field, FormPage, Page, PostButton, TablePage, pagination, urlencode};
 use crate::render;
 use mamori_app::org::{self, FacilityForm, UnitForm};
 use mamori_app::roles::{self, AssignForm};
@@ -500,17 +500,6 @@ fn query_string(q: &StaffQuery) -> String {
         parts.push("all=on".to_owned());
     }
     parts.join("&")
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(serde::Deserialize, Default)]

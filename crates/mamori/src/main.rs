@@ -310,7 +310,7 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
             let created = accounts::create(
                 &app,
                 &AccountAdmin::for_cli(mid),
-                &mamori_app::tx_cli_actor(),
+                &mamori_app::AuditActor::cli(),
                 &form,
                 password.as_deref(),
             )
@@ -335,7 +335,7 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
             let token = mamori_app::identity::token::create(
                 &app,
                 account.id,
-                &mamori_app::tx_cli_actor(),
+                &mamori_app::AuditActor::cli(),
                 &name,
                 None,
             )
@@ -382,7 +382,7 @@ async fn municipality_id(app: &App, code: Option<&str>) -> anyhow::Result<i64> {
             "000000",
             "自治体",
             "Municipality",
-            &mamori_app::tx_cli_actor(),
+            &mamori_app::AuditActor::cli(),
         )
         .await?),
     }

@@ -12,11 +12,7 @@ use mamori_store::audit::{AuditKey, Verdict};
 use mamori_store::sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder};
 use tokio::sync::OnceCell;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use mamori_store::Backend;
 
 static SQLITE_TEMPLATE: OnceCell<PathBuf> = OnceCell::const_new();
 static PG_TEMPLATE: OnceCell<(String, PathBuf)> = OnceCell::const_new();
@@ -69,7 +65,7 @@ async fn seed(url: &str, dir: &Path) {
     let key = AuditKey::load(&dir.join("audit.key"), true).unwrap();
     let app = App::new(store.clone(), key, Config::default()).unwrap();
     mamori_app::demo::load(&app).await.expect("demo");
-    if store.backend() == mamori_store::Backend::Sqlite {
+    if store.backend() == Backend::Sqlite {
         store
             .conn()
             .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
