@@ -17,8 +17,10 @@ use crate::access::OrgAdmin;
 use crate::error::Problems;
 use crate::org::{self, UnitForm};
 use crate::roles::{self, AssignForm};
+use crate::sheet::Sheet;
 use crate::tx::AuditActor;
 use crate::{App, AppError, AppResult, FieldError, Tx, today};
+use mamori_sheet::ColumnSpec;
 use mamori_store::audit::Action;
 use mamori_store::entity::{change_set, org_unit};
 
@@ -101,6 +103,96 @@ pub struct Line {
     pub line: usize,
     pub key: &'static str,
     pub args: Vec<(&'static str, String)>,
+}
+
+/// Columns of the 組織改正 sheet: Japanese headings first, English aliases after.
+pub const UNIT_COLUMNS: &[ColumnSpec] = &[
+    ColumnSpec::required("op", &["操作", "operation", "op"]),
+    ColumnSpec::required("code", &["組織コード", "code"]),
+    ColumnSpec::optional("name", &["組織名", "name"]),
+    ColumnSpec::optional("name_kana", &["組織名カナ", "カナ", "name_kana"]),
+    ColumnSpec::optional("parent_code", &["上位組織コード", "parent_code", "parent"]),
+    ColumnSpec::optional("level", &["階層", "level"]),
+    ColumnSpec::optional("organ_kind", &["機関区分", "organ_kind"]),
+    ColumnSpec::optional(
+        "successor_code",
+        &["後継組織コード", "successor_code", "successor"],
+    ),
+];
+
+/// Columns of the 人事異動 sheet.
+pub const STAFF_COLUMNS: &[ColumnSpec] = &[
+    ColumnSpec::required("staff_no", &["職員番号", "staff_no"]),
+    ColumnSpec::optional(
+        "unit_code",
+        &["異動先組織コード", "所属組織コード", "unit_code"],
+    ),
+    ColumnSpec::optional("kind", &["職員区分", "kind"]),
+    ColumnSpec::optional("role", &["役割", "role"]),
+    ColumnSpec::optional("role_unit_code", &["役割組織コード", "role_unit_code"]),
+    ColumnSpec::optional("assignment_kind", &["任用区分", "assignment_kind"]),
+];
+
+/// An uploaded file: its name and bytes.
+pub struct Upload<'a> {
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// Reads the 組織改正 and 人事異動 sheets (either may be absent) into a payload. Every problem of every row is
+/// reported at once, naming the sheet, row and column; an unknown 操作 is a row error.
+pub fn read_payload(units: Option<Upload<'_>>, staff: Option<Upload<'_>>) -> AppResult<Payload> {
+    let mut problems = Problems::default();
+    let mut payload = Payload::default();
+    if let Some(u) = units {
+        match Sheet::read("units_file", u.name, u.bytes, UNIT_COLUMNS) {
+            Err(errs) => errs.into_iter().for_each(|e| problems.push(e)),
+            Ok(sheet) => {
+                for row in &sheet.table.rows {
+                    let op_text = sheet.cell(row, "op");
+                    let Some(op) = UnitOp::parse(&op_text) else {
+                        problems.push(row_error(
+                            "units",
+                            row.line,
+                            FieldError::new("op", "err-choice").with("value", op_text),
+                        ));
+                        continue;
+                    };
+                    payload.units.push(UnitChange {
+                        line: row.line,
+                        op,
+                        code: sheet.cell(row, "code"),
+                        name: sheet.cell(row, "name"),
+                        name_kana: sheet.cell(row, "name_kana"),
+                        parent_code: sheet.cell(row, "parent_code"),
+                        level: sheet.cell(row, "level"),
+                        organ_kind: sheet.cell(row, "organ_kind"),
+                        successor_code: sheet.cell(row, "successor_code"),
+                    });
+                }
+            }
+        }
+    }
+    if let Some(s) = staff {
+        match Sheet::read("staff_file", s.name, s.bytes, STAFF_COLUMNS) {
+            Err(errs) => errs.into_iter().for_each(|e| problems.push(e)),
+            Ok(sheet) => {
+                for row in &sheet.table.rows {
+                    payload.staff.push(StaffChange {
+                        line: row.line,
+                        staff_no: sheet.cell(row, "staff_no"),
+                        unit_code: sheet.cell(row, "unit_code"),
+                        kind: sheet.cell(row, "kind"),
+                        role: sheet.cell(row, "role"),
+                        role_unit_code: sheet.cell(row, "role_unit_code"),
+                        assignment_kind: sheet.cell(row, "assignment_kind"),
+                    });
+                }
+            }
+        }
+    }
+    problems.into_result()?;
+    Ok(payload)
 }
 
 /// A problem with a sheet row.
@@ -687,7 +779,7 @@ pub async fn set_scheduled(
     let mut tx = app.write().await?;
     set_status(tx.db(), cs.id, status, &json!({})).await?;
     let action = if scheduled {
-        Action::ChangeSetCreated
+        Action::ChangeSetScheduled
     } else {
         Action::ChangeSetCancelled
     };

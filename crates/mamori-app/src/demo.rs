@@ -695,3 +695,84 @@ async fn create_logins(app: &App, mid: i64, by: &AuditActor) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// Adds a synthetic organisation of `units` units (20 部局 under 市長部局, 課 below them) and `staff` staff to the
+/// demo municipality, in one transaction, through the same validated use cases as the UI. For load tests
+/// (`mamori seed`); every record is audited like any other.
+pub async fn synthetic(
+    app: &App,
+    municipality_id: i64,
+    units: usize,
+    staff: usize,
+) -> AppResult<()> {
+    let by = AuditActor {
+        account_id: None,
+        label: "seed".to_owned(),
+    };
+    let cap = OrgAdmin { municipality_id };
+    let mut tx = app.write().await?;
+    let mayor = org::unit_by_code(tx.db(), municipality_id, "100000")
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let bureaus = 20.min(units.max(1));
+    let mut bureau_ids = Vec::new();
+    for b in 0..bureaus {
+        let form = UnitForm {
+            code: format!("B{b:03}"),
+            name: format!("第{}部", b + 1),
+            name_kana: format!("ダイ{}ブ", b + 1),
+            level: "bureau".to_owned(),
+            organ_kind: String::new(),
+            parent_id: mayor.id.to_string(),
+            in_scope: Some("on".to_owned()),
+        };
+        bureau_ids.push(
+            org::create_unit_in(&mut tx, &cap, &by, &form, None)
+                .await?
+                .id,
+        );
+    }
+    let mut divisions = Vec::new();
+    for d in 0..units.saturating_sub(bureaus) {
+        let form = UnitForm {
+            code: format!("D{d:05}"),
+            name: format!("{}課", ["総務", "企画", "管理", "調整", "業務"][d % 5]),
+            name_kana: String::new(),
+            level: "division".to_owned(),
+            organ_kind: String::new(),
+            parent_id: bureau_ids[d % bureau_ids.len()].to_string(),
+            in_scope: Some("on".to_owned()),
+        };
+        divisions.push(
+            org::create_unit_in(&mut tx, &cap, &by, &form, None)
+                .await?
+                .id,
+        );
+    }
+    if divisions.is_empty() {
+        divisions = bureau_ids;
+    }
+    let kinds = [
+        "regular",
+        "regular",
+        "regular",
+        "reappointed",
+        "fiscal_year",
+        "dispatched",
+    ];
+    for i in 0..staff {
+        let (family, family_kana) = FAMILY[i % FAMILY.len()];
+        let (given, given_kana) = GIVEN[(i / FAMILY.len()) % GIVEN.len()];
+        let form = StaffForm {
+            staff_no: format!("S{i:06}"),
+            name: format!("{family} {given}"),
+            name_kana: format!("{family_kana} {given_kana}"),
+            email: format!("s{i:06}@city.sample.lg.jp"),
+            kind: kinds[i % kinds.len()].to_owned(),
+            org_unit_id: divisions[i % divisions.len()].to_string(),
+            active: Some("on".to_owned()),
+        };
+        staff::create_in(&mut tx, &cap, &by, &form).await?;
+    }
+    tx.commit().await
+}

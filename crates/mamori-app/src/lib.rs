@@ -11,6 +11,7 @@ pub mod identity;
 pub mod org;
 pub mod roles;
 pub mod settings;
+pub mod sheet;
 pub mod staff;
 pub mod text;
 mod tx;

@@ -414,6 +414,17 @@ pub async fn create(
     form: &StaffForm,
 ) -> AppResult<staff::Model> {
     let mut tx = app.write().await?;
+    let s = create_in(&mut tx, cap, actor, form).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+pub(crate) async fn create_in(
+    tx: &mut crate::Tx<'_>,
+    cap: &OrgAdmin,
+    actor: &AuditActor,
+    form: &StaffForm,
+) -> AppResult<staff::Model> {
     let v = validate(tx.db(), cap.municipality_id, form, None).await?;
     let now = Utc::now();
     let s = staff::ActiveModel {
@@ -443,7 +454,6 @@ pub async fn create(
         json!({"staff_no": s.staff_no, "org_unit": s.org_unit_id, "kind": s.kind_id}),
     )
     .await?;
-    tx.commit().await?;
     Ok(s)
 }
 

@@ -58,13 +58,14 @@ pub enum Action {
     ChangeSetCreated,
     ChangeSetApplied,
     ChangeSetCancelled,
+    ChangeSetScheduled,
     AuditExported,
     SettingsUpdated,
     DataExported,
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::AccountLocked,
@@ -95,6 +96,7 @@ impl Action {
         Action::ChangeSetCreated,
         Action::ChangeSetApplied,
         Action::ChangeSetCancelled,
+        Action::ChangeSetScheduled,
         Action::AuditExported,
         Action::SettingsUpdated,
         Action::DataExported,
@@ -133,6 +135,7 @@ impl Action {
             Action::ChangeSetCreated => ("change_set.created", 6001),
             Action::ChangeSetApplied => ("change_set.applied", 6002),
             Action::ChangeSetCancelled => ("change_set.cancelled", 6003),
+            Action::ChangeSetScheduled => ("change_set.scheduled", 6004),
             Action::AuditExported => ("audit.exported", 9001),
             Action::SettingsUpdated => ("settings.updated", 9002),
             Action::DataExported => ("data.exported", 9003),

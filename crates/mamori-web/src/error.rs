@@ -13,6 +13,23 @@ pub fn field_message(tr: &Tr, e: &FieldError) -> String {
     tr.args(e.key, &args)
 }
 
+/// Where a field error points, in words: "組織改正シート 12行目 操作" for a sheet row (`units:12:op`), else the
+/// field name.
+pub fn field_place(tr: &Tr, field: &str) -> String {
+    let mut parts = field.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(sheet), Some(line), Some(column)) => tr.args(
+            "row-where",
+            &[
+                ("sheet", tr.get(&format!("sheet-{sheet}"))),
+                ("line", line.to_owned()),
+                ("column", tr.get(&format!("col-{column}"))),
+            ],
+        ),
+        _ => field.to_owned(),
+    }
+}
+
 pub struct WebError {
     pub error: AppError,
     pub tr: Tr,

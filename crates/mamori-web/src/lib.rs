@@ -9,6 +9,7 @@ mod openapi;
 mod page;
 mod pages_admin;
 mod pages_auth;
+mod pages_changes;
 mod pages_org;
 mod security;
 
@@ -126,12 +127,27 @@ fn routes() -> Router<Arc<AppState>> {
             post(pages_admin::account_validity),
         )
         .route(
+            "/changes",
+            get(pages_changes::list).post(pages_changes::upload),
+        )
+        .route("/changes/new", get(pages_changes::new))
+        .route("/changes/{id}", get(pages_changes::show))
+        .route("/changes/{id}/apply", post(pages_changes::apply))
+        .route("/changes/{id}/schedule", post(pages_changes::schedule))
+        .route("/changes/{id}/cancel", post(pages_changes::cancel))
+        .route(
             "/settings",
             get(pages_admin::settings_form).post(pages_admin::settings),
         )
         .route("/audit", get(pages_admin::audit))
         .route("/audit/export.jsonl", get(pages_admin::audit_export))
         .merge(api::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(
+            pages_changes::MAX_UPLOAD_BYTES,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            pages_changes::MAX_UPLOAD_BYTES,
+        ))
 }
 
 async fn healthz() -> &'static str {

@@ -52,6 +52,9 @@ fn nav(tr: &Tr, a: &Actor) -> Vec<(String, String)> {
     if a.audit_reader().is_some() {
         items.push(("/audit".to_owned(), tr.get("nav-audit")));
     }
+    if a.org_admin().is_some() {
+        items.push(("/changes".to_owned(), tr.get("nav-changes")));
+    }
     if a.account_admin().is_some() {
         items.push(("/accounts".to_owned(), tr.get("nav-accounts")));
         items.push(("/settings".to_owned(), tr.get("nav-settings")));
@@ -109,6 +112,9 @@ pub struct FormPage {
     pub multipart: bool,
     pub intro: Option<String>,
     pub qr_svg: Option<String>,
+    /// A secret to show as text beside the QR code (for authenticator apps without a camera).
+    pub secret: Option<String>,
+    pub secret_label: String,
     pub fields: Vec<Field>,
     pub errors: Vec<String>,
     pub submit: String,
@@ -123,6 +129,8 @@ impl FormPage {
             multipart: false,
             intro: None,
             qr_svg: None,
+            secret: None,
+            secret_label: String::new(),
             fields,
             errors: Vec::new(),
             submit,
@@ -145,6 +153,9 @@ impl FormPage {
             }
             self.errors.push(match label {
                 Some(l) => format!("{l}: {message}"),
+                None if e.field.contains(':') => {
+                    format!("{}: {message}", crate::error::field_place(tr, &e.field))
+                }
                 None => message,
             });
         }

@@ -212,8 +212,10 @@ async fn enrol_page(state: &AppState, ctx: &Ctx, errors: Vec<FieldError>) -> Res
         tr.get("enrol-submit"),
     )
     .with_errors(tr, &errors);
-    form.intro = Some(tr.with("enrol-intro", "secret", &enrolment.secret));
+    form.intro = Some(tr.get("enrol-intro"));
     form.qr_svg = Some(enrolment.qr_svg);
+    form.secret = Some(enrolment.secret);
+    form.secret_label = tr.get("enrol-key");
     form.page.nav.clear();
     render(&form)
 }

@@ -111,6 +111,17 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Load the demo municipality and a synthetic organisation for load tests (`bench/`).
+    Seed {
+        #[command(flatten)]
+        db: Db,
+        /// Org units to add (20 部局, the rest 課).
+        #[arg(long, default_value_t = 1000)]
+        units: usize,
+        /// Staff to add.
+        #[arg(long, default_value_t = 10000)]
+        staff: usize,
+    },
     /// Write a consistent copy of the running SQLite database.
     Backup {
         #[command(flatten)]
@@ -228,6 +239,21 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             for c in audit::checkpoints(&app).await? {
                 println!("{}", serde_json::to_string(&c)?);
             }
+        }
+        Command::Seed { db, units, staff } => {
+            let app = db.app().await?;
+            if org::first_municipality(app.store().conn()).await?.is_some() {
+                bail!("the database is not empty: seed a fresh one");
+            }
+            let started = std::time::Instant::now();
+            let mid = demo::load(&app).await?;
+            demo::synthetic(&app, mid, units, staff)
+                .await
+                .map_err(describe)?;
+            println!(
+                "seeded {units} units and {staff} staff in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Backup { db, output } => {
             if output.exists() {

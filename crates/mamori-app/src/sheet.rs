@@ -1,0 +1,76 @@
+//! Reading an uploaded sheet (xlsx, or CSV in UTF-8 or Shift_JIS) into rows, with every problem reported as a
+//! field error that names the file, row and column in words a person can act on.
+
+use mamori_sheet::{
+    ColumnSpec, EncodingChoice, Format, HeaderMap, HeaderProblem, SheetError, Table,
+};
+
+use crate::FieldError;
+
+/// The Fluent message key of a sheet error (`sheet.csv.unclosed_quote` → `sheet-csv-unclosed_quote`).
+fn key(code: &str) -> &'static str {
+    match code {
+        "sheet.input_too_large" => "sheet-input-too-large",
+        "sheet.too_many_rows" => "sheet-too-many-rows",
+        "sheet.too_many_columns" => "sheet-too-many-columns",
+        "sheet.cell_too_long" => "sheet-cell-too-long",
+        "sheet.empty" => "sheet-empty",
+        "sheet.csv.malformed_encoding" => "sheet-malformed-encoding",
+        "sheet.csv.unclosed_quote" => "sheet-unclosed-quote",
+        "sheet.xls_unsupported" => "sheet-xls-unsupported",
+        "sheet.xlsx.password_protected" => "sheet-xlsx-password",
+        "sheet.xlsx.no_worksheet" => "sheet-xlsx-no-worksheet",
+        "sheet.xlsx.cell_error" => "sheet-xlsx-cell-error",
+        "sheet.header.missing" => "sheet-header-missing",
+        "sheet.header.duplicate" => "sheet-header-duplicate",
+        _ => "sheet-invalid",
+    }
+}
+
+fn to_field_errors(field: &str, e: &SheetError) -> Vec<FieldError> {
+    match e {
+        SheetError::Header(h) => h
+            .problems
+            .iter()
+            .map(|p: &HeaderProblem| {
+                let mut fe = FieldError::new(field, key(p.code()));
+                fe.args = p.params();
+                fe
+            })
+            .collect(),
+        other => {
+            let mut fe = FieldError::new(field, key(other.code()));
+            fe.args = other.params();
+            fe.args.push(("reason", other.to_string()));
+            vec![fe]
+        }
+    }
+}
+
+/// A sheet read and its columns resolved.
+pub struct Sheet {
+    pub table: Table,
+    pub columns: HeaderMap,
+}
+
+impl Sheet {
+    /// Reads `bytes` (format from content and file name; CSV encoding detected) and resolves the header row.
+    pub fn read(
+        field: &str,
+        file_name: &str,
+        bytes: &[u8],
+        specs: &[ColumnSpec],
+    ) -> Result<Sheet, Vec<FieldError>> {
+        let format = Format::detect(file_name, bytes);
+        let table = mamori_sheet::read_table(bytes, format, EncodingChoice::Auto)
+            .map_err(|e| to_field_errors(field, &e))?;
+        let columns = HeaderMap::resolve(&table.headers, specs)
+            .map_err(|e| to_field_errors(field, &SheetError::Header(e)))?;
+        Ok(Sheet { table, columns })
+    }
+
+    /// The trimmed value of a column in a row, empty when absent.
+    pub fn cell(&self, row: &mamori_sheet::Row, key: &str) -> String {
+        self.columns.get(row, key).unwrap_or_default().to_owned()
+    }
+}
