@@ -202,3 +202,30 @@ pub async fn checkpoints(app: &App) -> AppResult<Vec<Checkpoint>> {
     }
     Ok(out)
 }
+
+/// After `mamori restore`: seals each chain at its restored head (an earlier state, put back on purpose) and
+/// records the restore in the trail, with the head that was sealed before.
+pub async fn record_restore(app: &App, source: &str) -> AppResult<()> {
+    let db = app.store().conn();
+    for m in municipality::Entity::find()
+        .order_by_asc(municipality::Column::Id)
+        .all(db)
+        .await?
+    {
+        let before = app.audit_key().read_seal(m.id)?;
+        if let Some(head) = audit::head(db, m.id).await? {
+            app.audit_key().reseal(&head)?;
+        }
+        let mut tx = app.write().await?;
+        tx.audit(
+            m.id,
+            &AuditActor::cli(),
+            Action::DataRestored,
+            ("database", String::new()),
+            json!({"source": source, "sealed_seq_before": before.map(|c| c.seq)}),
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}

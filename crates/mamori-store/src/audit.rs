@@ -60,12 +60,13 @@ pub enum Action {
     ChangeSetCancelled,
     ChangeSetScheduled,
     AuditExported,
+    DataRestored,
     SettingsUpdated,
     DataExported,
 }
 
 impl Action {
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 35] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::AccountLocked,
@@ -98,6 +99,7 @@ impl Action {
         Action::ChangeSetCancelled,
         Action::ChangeSetScheduled,
         Action::AuditExported,
+        Action::DataRestored,
         Action::SettingsUpdated,
         Action::DataExported,
     ];
@@ -139,6 +141,7 @@ impl Action {
             Action::AuditExported => ("audit.exported", 9001),
             Action::SettingsUpdated => ("settings.updated", 9002),
             Action::DataExported => ("data.exported", 9003),
+            Action::DataRestored => ("data.restored", 9004),
         }
     }
 
@@ -236,6 +239,21 @@ impl AuditKey {
     fn seal_path(&self, municipality_id: i64) -> PathBuf {
         self.seal_dir
             .join(format!("audit-seal-{municipality_id}.json"))
+    }
+
+    /// The same key, sealing in another folder (to check a backup without its seals getting in the way).
+    pub fn with_seal_dir(&self, seal_dir: &Path) -> AuditKey {
+        AuditKey {
+            bytes: self.bytes,
+            seal_dir: seal_dir.to_path_buf(),
+        }
+    }
+
+    /// Records `head` as the sealed head even if a later one was sealed: only for `mamori restore`, which puts
+    /// an earlier, verified state back on purpose (and records that it did in the trail).
+    pub fn reseal(&self, head: &Head) -> Result<(), StoreError> {
+        let _ = std::fs::remove_file(self.seal_path(head.municipality_id));
+        self.seal(head)
     }
 
     /// Records `(seq, hash)` as the newest known head, unless a newer one is sealed already.

@@ -465,8 +465,25 @@ async fn restore(db: &Db, input: &Path, force: bool) -> anyhow::Result<()> {
             target.display()
         );
     }
-    // Check that the backup opens and is a Mamori database before replacing anything.
-    let probe = Store::connect(&format!("sqlite://{}?mode=ro", input.display()))
+    // The copy is checked, then moved into place: what is verified is exactly what is installed.
+    std::fs::create_dir_all(&db.data_dir)?;
+    let tmp = db.data_dir.join("mamori.sqlite3.restoring");
+    std::fs::copy(input, &tmp).with_context(|| format!("cannot read {}", input.display()))?;
+    if let Err(e) = check_backup(db, &tmp, input).await {
+        remove_sqlite(&tmp)?;
+        return Err(e);
+    }
+    remove_sqlite(&target)?;
+    std::fs::rename(&tmp, &target)?;
+    let app = db.app().await?;
+    audit::record_restore(&app, &input.display().to_string()).await?;
+    println!("restored {} to {}", input.display(), target.display());
+    Ok(())
+}
+
+/// A backup is put back only if it is a Mamori database whose audit chains verify under this installation's key.
+async fn check_backup(db: &Db, copy: &Path, input: &Path) -> anyhow::Result<()> {
+    let probe = Store::connect(&format!("sqlite://{}?mode=rw", copy.display()))
         .await
         .context("the backup does not open as SQLite")?;
     if probe
@@ -477,17 +494,36 @@ async fn restore(db: &Db, input: &Path, force: bool) -> anyhow::Result<()> {
     {
         bail!("{} is not a Mamori database", input.display());
     }
-    probe.close().await?;
-    std::fs::create_dir_all(&db.data_dir)?;
-    for suffix in ["-wal", "-shm"] {
-        let side = PathBuf::from(format!("{}{suffix}", target.display()));
-        if side.exists() {
-            std::fs::remove_file(side)?;
+    let key = AuditKey::load(&db.key_path(), false)
+        .context("the audit key is needed to check the backup")?;
+    let no_seals = std::env::temp_dir().join(format!("mamori-restore-{}", std::process::id()));
+    std::fs::create_dir_all(&no_seals)?;
+    let key = key.with_seal_dir(&no_seals);
+    use mamori_store::entity::municipality;
+    use mamori_store::sea_orm::EntityTrait;
+    for m in municipality::Entity::find().all(probe.conn()).await? {
+        if let Verdict::Broken { seq, reason } =
+            mamori_store::audit::verify(probe.conn(), &key, m.id, &[]).await?
+        {
+            bail!(
+                "the backup's audit chain of {} is broken at entry {seq}: {reason}; not restored",
+                m.name
+            );
         }
     }
-    let tmp = db.data_dir.join("mamori.sqlite3.restoring");
-    std::fs::copy(input, &tmp)?;
-    std::fs::rename(&tmp, &target)?;
-    println!("restored {} to {}", input.display(), target.display());
+    let _ = std::fs::remove_dir_all(&no_seals);
+    probe.close().await?;
+    Ok(())
+}
+
+/// Removes a SQLite file and its WAL companions, if present.
+fn remove_sqlite(path: &Path) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::remove_file(&file)
+                .with_context(|| format!("cannot remove {}", file.display()))?;
+        }
+    }
     Ok(())
 }
