@@ -105,6 +105,10 @@ fn routes() -> Router<Arc<AppState>> {
         )
         .route("/staff/new", get(pages_org::new_staff))
         .route(
+            "/staff/kinds",
+            get(pages_org::kinds).post(pages_org::add_kind),
+        )
+        .route(
             "/staff/{id}",
             get(pages_org::staff).post(pages_org::update_staff),
         )
@@ -124,7 +128,7 @@ fn routes() -> Router<Arc<AppState>> {
         .route("/accounts/{id}/action", post(pages_admin::account_action))
         .route(
             "/accounts/{id}/validity",
-            post(pages_admin::account_validity),
+            get(pages_admin::validity_form).post(pages_admin::account_validity),
         )
         .route(
             "/changes",

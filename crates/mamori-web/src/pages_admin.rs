@@ -307,6 +307,10 @@ pub async fn account(
         vec![String::new(), String::new()],
         rows,
     );
+    page.actions.push((
+        format!("/accounts/{id}/validity"),
+        tr.get("account-validity"),
+    ));
     let action = format!("/accounts/{id}/action");
     for (code, key) in [
         ("reset_mfa", "account-reset-mfa"),
@@ -374,12 +378,66 @@ pub async fn account_action(
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 pub struct ValidityForm {
     #[serde(default)]
     valid_from: String,
     #[serde(default)]
     valid_until: String,
+}
+
+fn validity_page(ctx: &Ctx, id: i64, f: &ValidityForm, errors: &[FieldError]) -> Response {
+    let tr = &ctx.tr;
+    let fields = vec![
+        Field::new(
+            "valid_from",
+            tr.get("field-valid-from"),
+            "text",
+            f.valid_from.clone(),
+        )
+        .hint(tr.get("hint-date")),
+        Field::new(
+            "valid_until",
+            tr.get("field-valid-until"),
+            "text",
+            f.valid_until.clone(),
+        )
+        .hint(tr.get("hint-date")),
+    ];
+    let action = format!("/accounts/{id}/validity");
+    let page = FormPage::new(
+        Page::new(tr, Some(&ctx.actor), &action, tr.get("account-validity")),
+        &action,
+        fields,
+        tr.get("action-save"),
+    )
+    .with_errors(tr, errors);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, render(&page)).into_response()
+}
+
+pub async fn validity_form(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Response {
+    let Some(cap) = ctx.actor.account_admin() else {
+        return ctx.fail(AppError::Forbidden);
+    };
+    match accounts::get(&state.app, &cap, id).await {
+        Ok(a) => {
+            let form = ValidityForm {
+                valid_from: a.valid_from.map(|d| d.to_string()).unwrap_or_default(),
+                valid_until: a.valid_until.map(|d| d.to_string()).unwrap_or_default(),
+            };
+            validity_page(&ctx, id, &form, &[])
+        }
+        Err(e) => ctx.fail(e),
+    }
 }
 
 pub async fn account_validity(
@@ -402,6 +460,7 @@ pub async fn account_validity(
     .await
     {
         Ok(()) => Redirect::to(&format!("/accounts/{id}")).into_response(),
+        Err(AppError::Invalid(errors)) => validity_page(&ctx, id, &f, &errors),
         Err(e) => ctx.fail(e),
     }
 }

@@ -1002,3 +1002,97 @@ pub async fn end_role(
         Err(e) => ctx.fail(e),
     }
 }
+
+// ---- staff kinds (職員区分: clause 5 lists kinds "等", so the list is open) ----
+
+#[derive(serde::Deserialize, Default)]
+pub struct KindForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name_ja: String,
+    #[serde(default)]
+    name_en: String,
+}
+
+async fn kinds_page(
+    state: &AppState,
+    ctx: &Ctx,
+    form: &KindForm,
+    errors: &[mamori_app::FieldError],
+) -> Response {
+    let tr = &ctx.tr;
+    let kinds = match staff::kinds(state.app.store().conn(), ctx.actor.municipality_id).await {
+        Ok(k) => k,
+        Err(e) => return ctx.fail(e),
+    };
+    let mut page = FormPage::new(
+        Page::new(tr, Some(&ctx.actor), "/staff/kinds", tr.get("kinds-title")),
+        "/staff/kinds",
+        vec![
+            Field::new("code", tr.get("field-kind-code"), "text", form.code.clone())
+                .required()
+                .hint(tr.get("hint-code")),
+            Field::new(
+                "name_ja",
+                tr.get("field-name-ja"),
+                "text",
+                form.name_ja.clone(),
+            )
+            .required(),
+            Field::new(
+                "name_en",
+                tr.get("field-name-en"),
+                "text",
+                form.name_en.clone(),
+            )
+            .required(),
+        ],
+        tr.get("kinds-add"),
+    )
+    .with_errors(tr, errors);
+    page.intro = Some(
+        kinds
+            .iter()
+            .map(|k| format!("{} {} / {}", k.code, k.name_ja, k.name_en))
+            .collect::<Vec<_>>()
+            .join("、"),
+    );
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, render(&page)).into_response()
+}
+
+pub async fn kinds(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
+    if ctx.actor.org_admin().is_none() {
+        return ctx.fail(AppError::Forbidden);
+    }
+    kinds_page(&state, &ctx, &KindForm::default(), &[]).await
+}
+
+pub async fn add_kind(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Form(form): Form<KindForm>,
+) -> Response {
+    let Some(cap) = ctx.actor.org_admin() else {
+        return ctx.fail(AppError::Forbidden);
+    };
+    match staff::add_kind(
+        &state.app,
+        &cap,
+        &ctx.actor.audit_actor(),
+        &form.code,
+        &form.name_ja,
+        &form.name_en,
+    )
+    .await
+    {
+        Ok(_) => Redirect::to("/staff/kinds").into_response(),
+        Err(AppError::Invalid(errors)) => kinds_page(&state, &ctx, &form, &errors).await,
+        Err(e) => ctx.fail(e),
+    }
+}

@@ -4,6 +4,7 @@
 mod harness;
 
 use harness::{Backend, TestServer};
+use mamori_store::sea_orm::EntityTrait;
 use reqwest::StatusCode;
 
 const PASSWORD: &str = "samplecity-2026";
@@ -453,6 +454,327 @@ async fn the_openapi_document_lists_every_api_route() {
         assert_eq!(
             no_token.headers()["content-type"],
             "application/problem+json"
+        );
+    })
+    .await;
+}
+
+async fn account_id(s: &TestServer, login: &str) -> i64 {
+    mamori_app::accounts::by_login(s.app.store().conn(), login)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_resets_a_second_factor_and_the_reset_is_audited() {
+    both(async |s: TestServer| {
+        let ciso = s.signed_in("ciso").await;
+        assert_eq!(
+            ciso.get(s.url("/audit")).send().await.unwrap().status(),
+            StatusCode::OK
+        );
+        let admin = s.signed_in("admin").await;
+        let id = account_id(&s, "ciso").await;
+        let r = admin
+            .post(s.url(&format!("/accounts/{id}/action")))
+            .form(&[("action", "reset_mfa")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let account = mamori_app::accounts::by_login(s.app.store().conn(), "ciso")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(account.mfa_enrolled_at.is_none() && account.totp_secret.is_none());
+        assert_eq!(
+            ciso.get(s.url("/audit")).send().await.unwrap().headers()["location"],
+            "/login",
+            "the reset ends the sessions"
+        );
+        assert!(
+            s.audit_actions()
+                .await
+                .contains(&"auth.mfa_reset".to_owned())
+        );
+        // Only an administrator may do this.
+        let toukatsu = s.signed_in("toukatsu").await;
+        let r = toukatsu
+            .post(s.url(&format!("/accounts/{id}/action")))
+            .form(&[("action", "reset_mfa")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_everywhere_ends_every_session_and_each_sign_in_gets_a_new_token() {
+    both(async |s: TestServer| {
+        let first = s.signed_in("shokuin").await;
+        let second = s.signed_in("shokuin").await;
+        let tokens = mamori_store::entity::session::Entity::find()
+            .all(s.app.store().conn())
+            .await
+            .unwrap();
+        let hashes: std::collections::HashSet<String> =
+            tokens.iter().map(|t| t.token_hash.clone()).collect();
+        assert_eq!(
+            hashes.len(),
+            tokens.len(),
+            "every sign-in has its own token"
+        );
+        assert_eq!(
+            first.get(s.url("/me")).send().await.unwrap().status(),
+            StatusCode::OK
+        );
+        let r = second.post(s.url("/logout/all")).send().await.unwrap();
+        assert_eq!(r.headers()["location"], "/login");
+        assert_eq!(
+            first.get(s.url("/me")).send().await.unwrap().headers()["location"],
+            "/login"
+        );
+        assert!(
+            s.audit_actions()
+                .await
+                .contains(&"auth.sign_out_everywhere".to_owned())
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_ends_and_last_seen_is_not_written_on_every_request() {
+    both(async |s: TestServer| {
+        use mamori_store::sea_orm::{ActiveModelTrait, Set};
+        let c = s.signed_in("shokuin").await;
+        let db = s.app.store().conn();
+        let before = mamori_store::entity::session::Entity::find()
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        for _ in 0..3 {
+            assert_eq!(
+                c.get(s.url("/me")).send().await.unwrap().status(),
+                StatusCode::OK
+            );
+        }
+        let after = mamori_store::entity::session::Entity::find_by_id(before.id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            after.last_seen_at, before.last_seen_at,
+            "touched at most once a minute"
+        );
+        let idle = chrono::Utc::now() - chrono::Duration::minutes(31);
+        mamori_store::entity::session::ActiveModel {
+            id: Set(before.id),
+            last_seen_at: Set(idle),
+            ..Default::default()
+        }
+        .update(db)
+        .await
+        .unwrap();
+        assert_eq!(
+            c.get(s.url("/me")).send().await.unwrap().headers()["location"],
+            "/login"
+        );
+    })
+    .await;
+}
+
+/// The (login, initial password) pairs of an initial-password list page.
+fn initial_passwords(page: &str) -> Vec<(String, String)> {
+    page.split("<tr>")
+        .filter_map(|row| {
+            let cells: Vec<&str> = row
+                .split("<code>")
+                .skip(1)
+                .filter_map(|c| c.split("</code>").next())
+                .collect();
+            (cells.len() == 3).then(|| (cells[0].to_owned(), cells[2].to_owned()))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_accounts_get_one_time_passwords_that_must_be_changed_first() {
+    both(async |s: TestServer| {
+        let admin = s.signed_in("admin").await;
+        let unit = s.unit_id("120100").await;
+        let page = admin
+            .post(s.url("/accounts/bulk"))
+            .form(&[("unit", unit.to_string())])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let created = initial_passwords(&page);
+        assert!(!created.is_empty(), "{page}");
+        // Staff who already had an account (shokuin) get none.
+        let again = admin
+            .post(s.url("/accounts/bulk"))
+            .form(&[("unit", unit.to_string())])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            initial_passwords(&again).is_empty(),
+            "a second run creates nothing"
+        );
+        let (login, password) = &created[0];
+        let c = s.client();
+        let r = c
+            .post(s.url("/login"))
+            .form(&[("login", login.as_str()), ("password", password.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            c.get(s.url("/org")).send().await.unwrap().headers()["location"],
+            "/password"
+        );
+        let r = c
+            .post(s.url("/password"))
+            .form(&[
+                ("current_password", password.as_str()),
+                ("new_password", "my own passphrase"),
+                ("confirm_password", "my own passphrase"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            c.get(s.url("/org")).send().await.unwrap().status(),
+            StatusCode::OK
+        );
+        assert!(
+            s.audit_actions()
+                .await
+                .contains(&"account.bulk_created".to_owned())
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_account_cannot_sign_in_and_an_outsider_needs_an_expiry() {
+    both(async |s: TestServer| {
+        let admin = s.signed_in("admin").await;
+        let id = account_id(&s, "itaku").await;
+        let r = admin
+            .post(s.url(&format!("/accounts/{id}/validity")))
+            .form(&[("valid_from", ""), ("valid_until", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "an outsider's account must expire"
+        );
+        let yesterday = (mamori_app::today() - chrono::Duration::days(1)).to_string();
+        let r = admin
+            .post(s.url(&format!("/accounts/{id}/validity")))
+            .form(&[("valid_from", ""), ("valid_until", yesterday.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let r = s
+            .client()
+            .post(s.url("/login"))
+            .form(&[("login", "itaku"), ("password", "samplecity-2026")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        // A new outsider without an expiry date is refused, naming the field.
+        let r = admin
+            .post(s.url("/accounts"))
+            .form(&[
+                ("login", "hoshu"),
+                ("outsider", "on"),
+                ("scope_units", "110200"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("有効期限"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_kind_list_is_open_and_the_audit_trail_exports_as_json_lines() {
+    both(async |s: TestServer| {
+        let toukatsu = s.signed_in("toukatsu").await;
+        let r = toukatsu
+            .post(s.url("/staff/kinds"))
+            .form(&[
+                ("code", "intern"),
+                ("name_ja", "実習生"),
+                ("name_en", "Intern"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let r = toukatsu
+            .post(s.url("/staff/kinds"))
+            .form(&[
+                ("code", "intern"),
+                ("name_ja", "実習生"),
+                ("name_en", "Intern"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "duplicate kind code"
+        );
+        let export = toukatsu
+            .get(s.url("/audit/export.jsonl?action=staff."))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            export.headers()["content-type"],
+            "application/x-ndjson; charset=utf-8"
+        );
+        let body = export.text().await.unwrap();
+        let lines: Vec<serde_json::Value> = body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(lines.iter().any(|l| l["action"] == "staff.kind_created"));
+        assert!(
+            lines
+                .iter()
+                .all(|l| l["action"].as_str().unwrap().starts_with("staff."))
+        );
+        assert!(
+            s.audit_actions()
+                .await
+                .contains(&"audit.exported".to_owned()),
+            "the export is itself audited"
         );
     })
     .await;
