@@ -779,3 +779,111 @@ async fn the_staff_kind_list_is_open_and_the_audit_trail_exports_as_json_lines()
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_code_signs_in_once_when_the_authenticator_is_lost() {
+    both(async |s: TestServer| {
+        let c = s.client();
+        c.post(s.url("/login"))
+            .form(&[("login", "admin"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        c.get(s.url("/mfa/enrol")).send().await.unwrap();
+        let secret = harness::pending_secret(&s, "admin").await;
+        let code = mamori_app::identity::totp::code_at(&secret, harness::now()).unwrap();
+        let page = c
+            .post(s.url("/mfa/enrol"))
+            .form(&[("totp", code.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let recovery: Vec<String> = page
+            .split("<code>")
+            .skip(1)
+            .filter_map(|c| c.split("</code>").next())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(recovery.len(), 10, "{page}");
+        c.post(s.url("/logout")).send().await.unwrap();
+        for attempt in 0..2 {
+            c.post(s.url("/login"))
+                .form(&[("login", "admin"), ("password", PASSWORD)])
+                .send()
+                .await
+                .unwrap();
+            // Typed in lower case without the hyphen: still accepted the first time, never the second.
+            let typed = recovery[0].to_lowercase().replace('-', "");
+            let r = c
+                .post(s.url("/login/mfa"))
+                .form(&[("totp", typed.as_str())])
+                .send()
+                .await
+                .unwrap();
+            let expected = if attempt == 0 {
+                StatusCode::SEE_OTHER
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            assert_eq!(r.status(), expected, "attempt {attempt}");
+            c.post(s.url("/logout")).send().await.unwrap();
+        }
+        assert!(
+            s.audit_actions()
+                .await
+                .contains(&"auth.recovery_code_used".to_owned())
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_second_factor_can_be_required_of_everyone() {
+    both(async |s: TestServer| {
+        let shokuin = s.signed_in("shokuin").await;
+        assert_eq!(
+            shokuin.get(s.url("/org")).send().await.unwrap().status(),
+            StatusCode::OK
+        );
+        let admin = s.signed_in("admin").await;
+        let r = admin
+            .post(s.url("/settings"))
+            .form(&[
+                ("mfa_for_everyone", "on"),
+                ("lockout_threshold", "0"),
+                ("lockout_minutes", "15"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a threshold of 0 is refused"
+        );
+        let r = admin
+            .post(s.url("/settings"))
+            .form(&[
+                ("mfa_for_everyone", "on"),
+                ("lockout_threshold", "3"),
+                ("lockout_minutes", "15"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            shokuin.get(s.url("/org")).send().await.unwrap().headers()["location"],
+            "/mfa/enrol"
+        );
+        assert!(
+            s.audit_actions()
+                .await
+                .contains(&"settings.updated".to_owned())
+        );
+    })
+    .await;
+}
