@@ -278,3 +278,5 @@ field-kind-code = Kind code
 field-name-ja = Name (Japanese)
 field-name-en = Name (English)
 account-validity = Change validity period
+field-unit-code-below = Unit code (and below)
+list-count-over = more than { $count } found (narrow the filter)

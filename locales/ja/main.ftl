@@ -278,3 +278,5 @@ field-kind-code = 区分コード
 field-name-ja = 名称（日本語）
 field-name-en = 名称（英語）
 account-validity = 有効期間の変更
+field-unit-code-below = 所属の組織コード（配下を含む）
+list-count-over = { $count }件以上（条件を絞り込んでください）

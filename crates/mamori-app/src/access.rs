@@ -5,7 +5,9 @@
 //! only be had from an `Actor` here, so a handler that lacks the right cannot even call the operation.
 
 use mamori_policy::StatutoryRole;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait,
+};
 
 use crate::tx::AuditActor;
 use crate::{AppError, AppResult, today};
@@ -168,6 +170,8 @@ pub async fn load_actor(db: &impl ConnectionTrait, account: &account::Model) -> 
     let mut roles = Vec::new();
     if let Some(staff_id) = account.staff_id {
         let today = today();
+        // A person who has left keeps no role, whatever the assignments say: the join on an active staff
+        // record decides that in the same query.
         let held = role_assignment::Entity::find()
             .filter(role_assignment::Column::StaffId.eq(staff_id))
             .filter(role_assignment::Column::ValidFrom.lte(today))
@@ -176,6 +180,8 @@ pub async fn load_actor(db: &impl ConnectionTrait, account: &account::Model) -> 
                     .add(role_assignment::Column::ValidTo.is_null())
                     .add(role_assignment::Column::ValidTo.gte(today)),
             )
+            .join(JoinType::InnerJoin, role_assignment::Relation::Staff.def())
+            .filter(staff::Column::Active.eq(true))
             .find_also_related(org_unit::Entity)
             .all(db)
             .await?;
@@ -188,14 +194,6 @@ pub async fn load_actor(db: &impl ConnectionTrait, account: &account::Model) -> 
                 unit_id: unit.id,
                 tree_path: unit.tree_path,
             });
-        }
-        // A person who has left keeps no role, whatever the assignments say.
-        let active = staff::Entity::find_by_id(staff_id)
-            .one(db)
-            .await?
-            .is_some_and(|s| s.active);
-        if !active {
-            roles.clear();
         }
     }
     let mut outsider_scope = Vec::new();

@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
 };
 use serde_json::json;
@@ -15,6 +15,10 @@ use crate::tx::AuditActor;
 use crate::{Actor, App, AppError, AppResult, FieldError, text};
 use mamori_store::audit::Action;
 use mamori_store::entity::{org_unit, staff, staff_kind};
+
+/// A list counts its matches up to this many; past it the page says "more than 1,000" and the person
+/// narrows the filter. Counting is O(matches) in any database, and 10,000 staff do not page well anyway.
+pub const COUNT_LIMIT: u64 = 1_000;
 
 /// Largest page a list returns.
 pub const MAX_PER_PAGE: u64 = 200;
@@ -107,7 +111,9 @@ pub struct StaffRow {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StaffPage {
     pub rows: Vec<StaffRow>,
+    /// How many match, counted up to [`COUNT_LIMIT`]; beyond it `total_is_exact` is false.
     pub total: u64,
+    pub total_is_exact: bool,
     pub page: u64,
     pub per_page: u64,
 }
@@ -182,7 +188,7 @@ pub async fn list(app: &App, actor: &Actor, q: &StaffQuery) -> AppResult<StaffPa
     };
     let per_page = q.per_page.unwrap_or(50).clamp(1, MAX_PER_PAGE);
     let page = std::cmp::max(q.page.unwrap_or(1), 1);
-    let total = query.clone().count(db).await?;
+    let counted = count_up_to(db, query.clone(), COUNT_LIMIT + 1).await?;
     let people = query
         .offset((page - 1) * per_page)
         .limit(per_page)
@@ -191,7 +197,8 @@ pub async fn list(app: &App, actor: &Actor, q: &StaffQuery) -> AppResult<StaffPa
     let rows = rows_for(db, people).await?;
     Ok(StaffPage {
         rows,
-        total,
+        total: std::cmp::min(counted, COUNT_LIMIT),
+        total_is_exact: counted <= COUNT_LIMIT,
         page,
         per_page,
     })
@@ -581,4 +588,27 @@ pub async fn find(
             .filter(|s| s.municipality_id == municipality_id),
         Err(_) => None,
     })
+}
+
+/// `COUNT(*)` of a query's first `limit` rows: bounded work however many match.
+async fn count_up_to(
+    db: &impl ConnectionTrait,
+    query: sea_orm::Select<staff::Entity>,
+    limit: u64,
+) -> AppResult<u64> {
+    let inner = query
+        .select_only()
+        .column(staff::Column::Id)
+        .limit(limit)
+        .into_query();
+    let outer = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), sea_orm::sea_query::Alias::new("n"))
+        .from_subquery(inner, sea_orm::sea_query::Alias::new("capped"))
+        .to_owned();
+    let row = db.query_one(&outer).await?;
+    let n: i64 = match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
 }

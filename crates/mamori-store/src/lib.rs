@@ -125,6 +125,18 @@ impl Store {
         Ok(Migrator::get_pending_migrations(&self.db).await?.is_empty())
     }
 
+    /// Refreshes the planner's statistics: SQLite's `PRAGMA optimize` (analyses only what needs it, cheap to
+    /// repeat), PostgreSQL's `ANALYZE`. Run after start-up and after bulk loads; a planner without statistics
+    /// can pick an index that visits every row.
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        let statement = match self.backend {
+            Backend::Sqlite => "PRAGMA optimize=0x10002",
+            Backend::Postgres => "ANALYZE",
+        };
+        self.db.execute_unprepared(statement).await?;
+        Ok(())
+    }
+
     /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so two
     /// writers queue on the busy timeout instead of failing half-way when one upgrades a read lock.
     pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {

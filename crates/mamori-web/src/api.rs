@@ -193,7 +193,7 @@ async fn list_staff(
         .await
         .map_err(|e| ctx.fail(e))?;
     ok(
-        json!({"items": page.rows, "total": page.total, "page": page.page, "per_page": page.per_page}),
+        json!({"items": page.rows, "total": page.total, "total_is_exact": page.total_is_exact, "page": page.page, "per_page": page.per_page}),
     )
 }
 

@@ -91,6 +91,13 @@ fn allowed_while(gate: &str, path: &str) -> bool {
     }
 }
 
+/// Whether this person must still enrol a second factor. The municipality's setting is read only when it can
+/// change the answer (not yet enrolled, and not already obliged by role).
+async fn must_enrol(state: &AppState, actor: &Actor) -> bool {
+    !actor.mfa_enrolled
+        && (actor.mfa_required(false) || mfa_for_everyone(state, actor.municipality_id).await)
+}
+
 async fn mfa_for_everyone(state: &AppState, municipality_id: i64) -> bool {
     mamori_app::settings::security(state.app.store().conn(), municipality_id)
         .await
@@ -132,10 +139,7 @@ impl FromRequestParts<Arc<AppState>> for Ctx {
             let Some(actor) = actor else {
                 return Err(deny(&tr, AppError::Unauthenticated));
             };
-            if (actor.mfa_required(mfa_for_everyone(state, actor.municipality_id).await)
-                && !actor.mfa_enrolled)
-                || actor.must_change_password
-            {
+            if must_enrol(state, &actor).await || actor.must_change_password {
                 return Err(deny(&tr, AppError::Forbidden));
             }
             return Ok(Ctx {
@@ -165,9 +169,7 @@ impl FromRequestParts<Arc<AppState>> for Ctx {
             });
         }
         let actor = current.actor;
-        let gate = if actor.mfa_required(mfa_for_everyone(state, actor.municipality_id).await)
-            && !actor.mfa_enrolled
-        {
+        let gate = if must_enrol(state, &actor).await {
             Some(("enrol", "/mfa/enrol"))
         } else if actor.must_change_password {
             Some(("password", "/password"))

@@ -35,26 +35,19 @@ fn invalid_or_fail(
 }
 
 /// Units as select options, shown by full path.
-async fn unit_options(
-    state: &AppState,
-    ctx: &Ctx,
-    blank: bool,
-) -> AppResult<Vec<(String, String)>> {
+async fn unit_options(state: &AppState, ctx: &Ctx) -> AppResult<Vec<(String, String)>> {
     let tree = org::tree(&state.app, &ctx.actor, false).await?;
-    let mut out: Vec<(String, String)> = if blank {
-        vec![(String::new(), String::new())]
-    } else {
-        Vec::new()
-    };
-    out.extend(tree.into_iter().map(|n| {
-        let label = if n.unit.path.is_empty() {
-            n.unit.name.clone()
-        } else {
-            n.unit.path.clone()
-        };
-        (n.unit.id.to_string(), format!("{} {}", n.unit.code, label))
-    }));
-    Ok(out)
+    Ok(tree
+        .into_iter()
+        .map(|n| {
+            let label = if n.unit.path.is_empty() {
+                n.unit.name.clone()
+            } else {
+                n.unit.path.clone()
+            };
+            (n.unit.id.to_string(), format!("{} {}", n.unit.code, label))
+        })
+        .collect())
 }
 
 pub async fn tree(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
@@ -78,7 +71,15 @@ pub async fn tree(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
                     href: Some(format!("/org/units/{}", u.id)),
                     indent: n.depth.min(4),
                 },
-                Cell::text(u.code.clone()),
+                // The code leads to the unit's staff (and below), for those who may read staff lists.
+                if ctx.actor.outsider {
+                    Cell::text(u.code.clone())
+                } else {
+                    Cell::link(
+                        u.code.clone(),
+                        format!("/staff?unit={}", urlencode(&u.code)),
+                    )
+                },
                 Cell::text(tr.get(&format!("level-{}", u.level))),
                 Cell::text(kind),
                 Cell::text(if u.in_scope {
@@ -171,7 +172,7 @@ async fn unit_form_page(
     form: &UnitForm,
     errors: &[mamori_app::FieldError],
 ) -> Response {
-    let parents = match unit_options(state, ctx, false).await {
+    let parents = match unit_options(state, ctx).await {
         Ok(p) => p,
         Err(e) => return ctx.fail(e),
     };
@@ -368,7 +369,7 @@ async fn facility_page(
     errors: &[mamori_app::FieldError],
 ) -> Response {
     let tr = &ctx.tr;
-    let units = match unit_options(state, ctx, false).await {
+    let units = match unit_options(state, ctx).await {
         Ok(u) => u,
         Err(e) => return ctx.fail(e),
     };
@@ -485,18 +486,13 @@ pub async fn update_facility(
 
 // ---- staff ----
 
-fn query_string(q: &StaffQuery) -> String {
-    let mut parts = Vec::new();
-    if !q.q.is_empty() {
-        parts.push(format!("q={}", urlencode(&q.q)));
-    }
-    if let Some(u) = q.unit {
-        parts.push(format!("unit={u}"));
-    }
-    if let Some(k) = q.kind {
-        parts.push(format!("kind={k}"));
-    }
-    if q.all.is_some() {
+fn query_string(raw: &StaffListQuery) -> String {
+    let mut parts: Vec<String> = [("q", &raw.q), ("unit", &raw.unit), ("kind", &raw.kind)]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
+    if raw.all.is_some() {
         parts.push("all=on".to_owned());
     }
     parts.join("&")
@@ -522,9 +518,29 @@ pub async fn staff_list(
     Query(raw): Query<StaffListQuery>,
 ) -> Response {
     let tr = &ctx.tr;
+    // The unit filter takes a 組織コード (what staff know), or an id from a link on the org tree.
+    let (unit, unit_unknown) = if raw.unit.trim().is_empty() {
+        (None, false)
+    } else {
+        let code = raw.unit.trim().to_uppercase();
+        match mamori_app::org::unit_by_code(
+            state.app.store().conn(),
+            ctx.actor.municipality_id,
+            &code,
+        )
+        .await
+        {
+            Ok(Some(u)) => (Some(u.id), false),
+            Ok(None) => match raw.unit.trim().parse::<i64>() {
+                Ok(id) => (Some(id), false),
+                Err(_) => (Some(0), true),
+            },
+            Err(e) => return ctx.fail(e),
+        }
+    };
     let q = StaffQuery {
         q: raw.q.chars().take(100).collect(),
-        unit: raw.unit.parse().ok(),
+        unit,
         kind: raw.kind.parse().ok(),
         all: raw.all.clone(),
         sort: None,
@@ -535,12 +551,9 @@ pub async fn staff_list(
         Ok(l) => l,
         Err(e) => return ctx.fail(e),
     };
-    let (units, kinds) = match (
-        unit_options(&state, &ctx, true).await,
-        staff::kinds(state.app.store().conn(), ctx.actor.municipality_id).await,
-    ) {
-        (Ok(u), Ok(k)) => (u, k),
-        (Err(e), _) | (_, Err(e)) => return ctx.fail(e),
+    let kinds = match staff::kinds(state.app.store().conn(), ctx.actor.municipality_id).await {
+        Ok(k) => k,
+        Err(e) => return ctx.fail(e),
     };
     let rows = list
         .rows
@@ -588,11 +601,10 @@ pub async fn staff_list(
         Field::new("q", tr.get("field-search"), "text", q.q.clone()),
         Field::new(
             "unit",
-            tr.get("field-unit-below"),
-            "select",
+            tr.get("field-unit-code-below"),
+            "text",
             raw.unit.clone(),
-        )
-        .options(units),
+        ),
         Field::new(
             "kind",
             tr.get("field-staff-kind"),
@@ -607,10 +619,18 @@ pub async fn staff_list(
             raw.all.clone().unwrap_or_default(),
         ),
     ];
-    page.summary = Some(tr.with("list-count", "count", &list.total.to_string()));
+    let count_key = if list.total_is_exact {
+        "list-count"
+    } else {
+        "list-count-over"
+    };
+    page.summary = Some(tr.with(count_key, "count", &list.total.to_string()));
+    if unit_unknown {
+        page.page.notice = Some(tr.with("err-unit-unknown", "value", raw.unit.trim()));
+    }
     page.pages = pagination(
         "/staff",
-        &query_string(&q),
+        &query_string(&raw),
         list.page,
         list.per_page,
         list.total,
@@ -618,6 +638,8 @@ pub async fn staff_list(
     if ctx.actor.org_admin().is_some() {
         page.actions
             .push(("/staff/new".to_owned(), tr.get("staff-new")));
+        page.actions
+            .push(("/staff/kinds".to_owned(), tr.get("kinds-title")));
     }
     render(&page)
 }
@@ -631,7 +653,7 @@ async fn staff_page(
 ) -> Response {
     let tr = &ctx.tr;
     let (units, kinds) = match (
-        unit_options(state, ctx, false).await,
+        unit_options(state, ctx).await,
         staff::kinds(state.app.store().conn(), ctx.actor.municipality_id).await,
     ) {
         (Ok(u), Ok(k)) => (u, k),
@@ -882,7 +904,7 @@ async fn role_page(
     errors: &[mamori_app::FieldError],
 ) -> Response {
     let tr = &ctx.tr;
-    let units = match unit_options(state, ctx, false).await {
+    let units = match unit_options(state, ctx).await {
         Ok(u) => u,
         Err(e) => return ctx.fail(e),
     };

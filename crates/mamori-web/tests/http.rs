@@ -887,3 +887,82 @@ async fn the_second_factor_can_be_required_of_everyone() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_who_leaves_keeps_no_role() {
+    both(async |s: TestServer| {
+        let kacho = s.signed_in("kacho").await;
+        let before: serde_json::Value = kacho.get(s.url("/api/v1/staff")).send().await.unwrap().json().await.unwrap();
+        assert!(before["total"].as_u64().unwrap() > 1, "a 課長 sees the 課");
+        let me: serde_json::Value = kacho.get(s.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+        let staff_id = me["staff_id"].as_i64().unwrap();
+        let token = s.token("toukatsu").await;
+        let record: serde_json::Value =
+            s.anon().get(s.url(&format!("/api/v1/staff/{staff_id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let r = s
+            .anon()
+            .put(s.url(&format!("/api/v1/staff/{staff_id}")))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "staff_no": record["staff_no"], "name": record["name"], "name_kana": record["name_kana"],
+                "email": record["email"], "kind": record["kind_id"].to_string(),
+                "org_unit_id": record["org_unit_id"].to_string(), "active": "false",
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        let after: serde_json::Value = kacho.get(s.url("/api/v1/staff?all=on")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(after["total"], 1, "only their own record: {after}");
+        let me: serde_json::Value = kacho.get(s.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(me["roles"], serde_json::json!([]));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_list_counts_up_to_a_thousand_and_says_so() {
+    both(async |s: TestServer| {
+        let m = mamori_app::org::first_municipality(s.app.store().conn())
+            .await
+            .unwrap()
+            .unwrap();
+        mamori_app::demo::synthetic(&s.app, m.id, 2, 1_000)
+            .await
+            .unwrap();
+        let kansa = s.signed_in("kansa").await;
+        let all: serde_json::Value = kansa
+            .get(s.url("/api/v1/staff?per_page=1"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(all["total"], 1_000);
+        assert_eq!(all["total_is_exact"], false);
+        let page = kansa
+            .get(s.url("/staff"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("1000件以上"),
+            "the page says the count is capped"
+        );
+        let few: serde_json::Value = kansa
+            .get(s.url("/api/v1/staff?per_page=1&unit=110200"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(few["total_is_exact"], true);
+        assert!(few["total"].as_u64().unwrap() < 10);
+    })
+    .await;
+}

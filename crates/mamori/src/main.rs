@@ -70,6 +70,9 @@ impl Db {
     async fn app(&self) -> anyhow::Result<App> {
         let store = self.open().await?;
         store.migrate().await?;
+        if store.backend() == mamori_store::Backend::Sqlite {
+            store.optimize().await?;
+        }
         let has_chain = org::first_municipality(store.conn()).await?.is_some();
         let key = AuditKey::load(&self.key_path(), !has_chain).with_context(|| {
             format!(
@@ -290,6 +293,12 @@ async fn serve(db: Db, listen: &str, with_demo: bool, secure_cookies: bool) -> a
             tick.tick().await;
             if let Err(e) = mamori_app::changeset::apply_due(&scheduler).await {
                 tracing::warn!("scheduled change sets: {e}");
+            }
+            // Keep SQLite's planner statistics fresh (cheap when nothing changed); PostgreSQL has autovacuum.
+            if scheduler.store().backend() == mamori_store::Backend::Sqlite
+                && let Err(e) = scheduler.store().optimize().await
+            {
+                tracing::warn!("optimize: {e}");
             }
         }
     });

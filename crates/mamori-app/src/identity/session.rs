@@ -74,11 +74,12 @@ pub(crate) fn account_usable(a: &account::Model) -> bool {
 /// The session a cookie token names, if it is live. Touches last_seen at most once a minute.
 pub async fn current(app: &App, token: &str) -> AppResult<Option<Current>> {
     let db = app.store().conn();
-    let Some(s) = session::Entity::find()
+    let found = session::Entity::find()
         .filter(session::Column::TokenHash.eq(secret_hash(token)))
+        .find_also_related(account::Entity)
         .one(db)
-        .await?
-    else {
+        .await?;
+    let Some((s, Some(account))) = found else {
         return Ok(None);
     };
     let now = Utc::now();
@@ -86,9 +87,6 @@ pub async fn current(app: &App, token: &str) -> AppResult<Option<Current>> {
         session::Entity::delete_by_id(s.id).exec(db).await?;
         return Ok(None);
     }
-    let Some(account) = account::Entity::find_by_id(s.account_id).one(db).await? else {
-        return Ok(None);
-    };
     if !account_usable(&account) {
         return Ok(None);
     }

@@ -127,19 +127,17 @@ pub async fn authenticate(app: &App, token: &str) -> AppResult<Option<Actor>> {
         return Ok(None);
     }
     let db = app.store().conn();
-    let Some(t) = api_token::Entity::find()
+    let found = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(secret_hash(token)))
+        .find_also_related(account::Entity)
         .one(db)
-        .await?
-    else {
+        .await?;
+    let Some((t, Some(acct))) = found else {
         return Ok(None);
     };
     if t.revoked_at.is_some() || t.expires_on.is_some_and(|d| d < today()) {
         return Ok(None);
     }
-    let Some(acct) = account::Entity::find_by_id(t.account_id).one(db).await? else {
-        return Ok(None);
-    };
     if !account_usable(&acct) {
         return Ok(None);
     }
