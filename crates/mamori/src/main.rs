@@ -253,6 +253,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             demo::synthetic(&app, mid, units, staff)
                 .await
                 .map_err(describe)?;
+            // A bulk load leaves the planner without statistics until autovacuum (or SQLite's next optimize).
+            app.store().optimize().await?;
             println!(
                 "seeded {units} units and {staff} staff in {:.1} s",
                 started.elapsed().as_secs_f64()
