@@ -3,15 +3,10 @@
 
 mod harness;
 
-use harness::{Backend, TestServer};
+use harness::{TestServer, both};
 use mamori_sheet::{Encoding, XlsxColumn, XlsxSheet};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
-
-async fn both(test: impl AsyncFn(TestServer)) {
-    test(TestServer::start(Backend::Sqlite).await).await;
-    test(TestServer::start(Backend::Postgres).await).await;
-}
 
 /// The reorganisation sheet as a Japanese office saves it: CSV in Shift_JIS.
 fn units_csv(rows: &[[&str; 5]]) -> Vec<u8> {

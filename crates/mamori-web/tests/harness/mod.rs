@@ -118,6 +118,12 @@ pub struct TestServer {
     units_at_start: u64,
 }
 
+/// Runs a test against a fresh server on SQLite, then on PostgreSQL.
+pub async fn both(test: impl AsyncFn(TestServer)) {
+    test(TestServer::start(Backend::Sqlite).await).await;
+    test(TestServer::start(Backend::Postgres).await).await;
+}
+
 pub fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -259,6 +265,11 @@ impl TestServer {
             .into_iter()
             .map(|e| e.action)
             .collect()
+    }
+
+    /// Whether the audit trail holds an entry with this action code.
+    pub async fn audited(&self, action: &str) -> bool {
+        self.audit_actions().await.iter().any(|a| a == action)
     }
 
     pub async fn last_seq(&self) -> i64 {
