@@ -3,12 +3,15 @@
 
 pub mod access;
 pub mod accounts;
+pub mod assets;
 pub mod audit;
 pub mod changeset;
 pub mod demo;
 pub mod error;
+pub mod gram;
 pub mod identity;
 pub mod org;
+pub mod paging;
 pub mod roles;
 pub mod settings;
 pub mod sheet;
@@ -36,6 +39,9 @@ pub struct Config {
     pub session_absolute: chrono::Duration,
     /// Argon2id cost; lowered only in tests.
     pub argon2: argon2::Params,
+    /// A folder of the city's own catalogue files (`classification/*.toml`), read at start beside the
+    /// schemes Mamori ships. A file with a shipped scheme's id replaces it (edited texts).
+    pub catalog_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -44,6 +50,7 @@ impl Default for Config {
             session_idle: chrono::Duration::minutes(30),
             session_absolute: chrono::Duration::hours(12),
             argon2: argon2::Params::default(),
+            catalog_dir: None,
         }
     }
 }
@@ -59,18 +66,21 @@ struct Inner {
     audit_key: AuditKey,
     config: Config,
     dummy_hash: String,
+    schemes: Vec<mamori_policy::Scheme>,
 }
 
 impl App {
     pub fn new(store: Store, audit_key: AuditKey, config: Config) -> AppResult<Self> {
         let dummy_hash =
             identity::password::hash_with(&config.argon2, "mamori-dummy-password-for-timing")?;
+        let schemes = load_schemes(config.catalog_dir.as_deref())?;
         Ok(App {
             inner: Arc::new(Inner {
                 store,
                 audit_key,
                 config,
                 dummy_hash,
+                schemes,
             }),
         })
     }
@@ -87,6 +97,15 @@ impl App {
         &self.inner.config
     }
 
+    /// The classification schemes installed: Mamori's own and the city's files.
+    pub fn schemes(&self) -> &[mamori_policy::Scheme] {
+        &self.inner.schemes
+    }
+
+    pub fn scheme(&self, id: &str) -> Option<&mamori_policy::Scheme> {
+        self.inner.schemes.iter().find(|s| s.id() == id)
+    }
+
     pub(crate) fn dummy_hash(&self) -> &str {
         &self.inner.dummy_hash
     }
@@ -95,6 +114,32 @@ impl App {
     pub async fn write(&self) -> AppResult<Tx<'_>> {
         Tx::begin(self).await
     }
+}
+
+/// The shipped schemes, then every `classification/*.toml` of the city's catalogue folder (a file whose id is
+/// a shipped scheme's replaces it). A file that does not validate stops the start with its name and reason.
+fn load_schemes(dir: Option<&std::path::Path>) -> AppResult<Vec<mamori_policy::Scheme>> {
+    let mut schemes: Vec<mamori_policy::Scheme> = mamori_policy::Scheme::builtin().to_vec();
+    let Some(dir) = dir.map(|d| d.join("classification")) else {
+        return Ok(schemes);
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(schemes);
+    };
+    let mut files: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| AppError::Internal(format!("{}: {e}", file.display())))?;
+        let scheme = mamori_policy::Scheme::from_toml(&text)
+            .map_err(|e| AppError::Internal(format!("{}: {e}", file.display())))?;
+        schemes.retain(|s| s.id() != scheme.id());
+        schemes.push(scheme);
+    }
+    Ok(schemes)
 }
 
 /// An optional date field as typed (2026-05-19, 令和8年5月19日, R8.5.19 …).

@@ -94,28 +94,7 @@ pub async fn update_security(
     let old = security(tx.db(), cap.municipality_id).await?;
     let value =
         serde_json::to_string(&new).map_err(|e| crate::AppError::Internal(e.to_string()))?;
-    let existing = setting::Entity::find()
-        .filter(setting::Column::MunicipalityId.eq(cap.municipality_id))
-        .filter(setting::Column::Key.eq(KEY))
-        .one(tx.db())
-        .await?;
-    match existing {
-        Some(row) => {
-            let mut row: setting::ActiveModel = row.into();
-            row.value = Set(value);
-            row.update(tx.db()).await?;
-        }
-        None => {
-            setting::ActiveModel {
-                municipality_id: Set(cap.municipality_id),
-                key: Set(KEY.to_owned()),
-                value: Set(value),
-                ..Default::default()
-            }
-            .insert(tx.db())
-            .await?;
-        }
-    }
+    put(tx.db(), cap.municipality_id, KEY, value).await?;
     tx.audit(
         cap.municipality_id,
         &actor.audit_actor(),
@@ -126,4 +105,109 @@ pub async fn update_security(
     .await?;
     tx.commit().await?;
     Ok(new)
+}
+
+/// Writes a setting, creating or replacing its row.
+async fn put(
+    db: &impl ConnectionTrait,
+    municipality_id: i64,
+    key: &str,
+    value: String,
+) -> AppResult<()> {
+    let existing = setting::Entity::find()
+        .filter(setting::Column::MunicipalityId.eq(municipality_id))
+        .filter(setting::Column::Key.eq(key))
+        .one(db)
+        .await?;
+    match existing {
+        Some(row) => {
+            let mut row: setting::ActiveModel = row.into();
+            row.value = Set(value);
+            row.update(db).await?;
+        }
+        None => {
+            setting::ActiveModel {
+                municipality_id: Set(municipality_id),
+                key: Set(key.to_owned()),
+                value: Set(value),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+const SCHEME_KEY: &str = "classification_scheme";
+
+/// The scheme a municipality classifies by when it has chosen none: the 2024 guideline's.
+pub const DEFAULT_SCHEME: &str = "mic-2024";
+
+/// The id of the classification scheme the municipality chose at set-up.
+pub async fn classification_scheme(
+    db: &impl ConnectionTrait,
+    municipality_id: i64,
+) -> AppResult<String> {
+    let row = setting::Entity::find()
+        .filter(setting::Column::MunicipalityId.eq(municipality_id))
+        .filter(setting::Column::Key.eq(SCHEME_KEY))
+        .one(db)
+        .await?;
+    Ok(row
+        .map(|r| r.value)
+        .unwrap_or_else(|| DEFAULT_SCHEME.to_owned()))
+}
+
+/// Chooses the classification scheme. Refused once any asset is classified: levels of one scheme do not
+/// carry over to another by themselves.
+pub async fn set_classification_scheme(
+    app: &App,
+    cap: &AccountAdmin,
+    actor: &crate::AuditActor,
+    scheme_id: &str,
+) -> AppResult<()> {
+    use mamori_store::entity::asset;
+    use sea_orm::PaginatorTrait;
+    if app.scheme(scheme_id).is_none() {
+        return Err(crate::AppError::Invalid(vec![
+            FieldError::new("scheme", "err-choice").with("value", scheme_id),
+        ]));
+    }
+    let mut tx = app.write().await?;
+    let before = classification_scheme(tx.db(), cap.municipality_id).await?;
+    if before == scheme_id {
+        return tx.rollback().await;
+    }
+    let classified = asset::Entity::find()
+        .filter(asset::Column::MunicipalityId.eq(cap.municipality_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(asset::Column::CLevel.is_not_null())
+                .add(asset::Column::ILevel.is_not_null())
+                .add(asset::Column::ALevel.is_not_null()),
+        )
+        .count(tx.db())
+        .await?;
+    if classified > 0 {
+        return Err(crate::AppError::Invalid(vec![
+            FieldError::new("scheme", "err-scheme-in-use").with("count", classified.to_string()),
+        ]));
+    }
+    put(
+        tx.db(),
+        cap.municipality_id,
+        SCHEME_KEY,
+        scheme_id.to_owned(),
+    )
+    .await?;
+    tx.audit(
+        cap.municipality_id,
+        actor,
+        Action::SettingsUpdated,
+        ("settings", SCHEME_KEY.to_owned()),
+        serde_json::json!({"before": before, "after": scheme_id}),
+    )
+    .await?;
+    tx.commit().await
 }

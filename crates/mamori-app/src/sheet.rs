@@ -23,11 +23,12 @@ fn key(code: &str) -> &'static str {
         "sheet.xlsx.cell_error" => "sheet-xlsx-cell-error",
         "sheet.header.missing" => "sheet-header-missing",
         "sheet.header.duplicate" => "sheet-header-duplicate",
+        "sheet.write.unencodable_char" => "sheet-unencodable",
         _ => "sheet-invalid",
     }
 }
 
-fn to_field_errors(field: &str, e: &SheetError) -> Vec<FieldError> {
+pub(crate) fn to_field_errors(field: &str, e: &SheetError) -> Vec<FieldError> {
     match e {
         SheetError::Header(h) => h
             .problems
@@ -61,12 +62,46 @@ impl Sheet {
         bytes: &[u8],
         specs: &[ColumnSpec],
     ) -> Result<Sheet, Vec<FieldError>> {
+        Self::read_with(field, file_name, bytes, specs, EncodingChoice::Auto)
+    }
+
+    /// As [`Sheet::read`], with the CSV encoding given instead of detected.
+    pub fn read_with(
+        field: &str,
+        file_name: &str,
+        bytes: &[u8],
+        specs: &[ColumnSpec],
+        encoding: EncodingChoice,
+    ) -> Result<Sheet, Vec<FieldError>> {
         let format = Format::detect(file_name, bytes);
-        let table = mamori_sheet::read_table(bytes, format, EncodingChoice::Auto)
+        let table = mamori_sheet::read_table(bytes, format, encoding)
             .map_err(|e| to_field_errors(field, &e))?;
         let columns = HeaderMap::resolve(&table.headers, specs)
             .map_err(|e| to_field_errors(field, &SheetError::Header(e)))?;
         Ok(Sheet { table, columns })
+    }
+
+    /// The trimmed value of a column in a row: `None` when the file has no such column, empty when the cell
+    /// is.
+    pub fn present(&self, row: &mamori_sheet::Row, key: &str) -> Option<String> {
+        self.columns.index(key)?;
+        Some(self.columns.get(row, key).unwrap_or_default().to_owned())
+    }
+
+    /// The header of a column as the file writes it, with its letter (`機密性 (H)`).
+    pub fn column_name(&self, key: &str, fallback: &str) -> String {
+        match self.columns.index(key) {
+            Some(i) => format!(
+                "{} ({})",
+                self.table
+                    .headers
+                    .get(i)
+                    .map(String::as_str)
+                    .unwrap_or(fallback),
+                mamori_sheet::column_letter(i)
+            ),
+            None => fallback.to_owned(),
+        }
     }
 
     /// The trimmed value of a column in a row, empty when absent.

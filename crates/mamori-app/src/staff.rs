@@ -3,8 +3,8 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set,
-    sea_query::{Expr, ExprTrait, LikeExpr, Query},
+    QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use serde_json::json;
 
@@ -12,16 +12,11 @@ use crate::access::{OrgAdmin, Reach, check_unit};
 use crate::error::Problems;
 use crate::org::{changes, required_text};
 use crate::tx::AuditActor;
-use crate::{Actor, App, AppError, AppResult, FieldError, text};
+use crate::{Actor, App, AppError, AppResult, FieldError, paging, text};
 use mamori_store::audit::Action;
 use mamori_store::entity::{org_unit, staff, staff_kind};
 
-/// A list counts its matches up to this many; past it the page says "more than 1,000" and the person
-/// narrows the filter. Counting is O(matches) in any database, and 10,000 staff do not page well anyway.
-pub const COUNT_LIMIT: u64 = 1_000;
-
-/// Largest page a list returns.
-pub const MAX_PER_PAGE: u64 = 200;
+pub use crate::paging::{COUNT_LIMIT, MAX_PER_PAGE};
 
 /// 職員番号: 1 to 20 letters or digits, kept as text (leading zeros matter).
 pub fn parse_staff_no(field: &str, value: &str) -> Result<String, FieldError> {
@@ -123,34 +118,9 @@ fn reach_condition(reach: &Reach) -> Condition {
         Reach::All => Condition::all(),
         Reach::OwnOnly(Some(id)) => Condition::all().add(staff::Column::Id.eq(*id)),
         Reach::OwnOnly(None) => Condition::all().add(Expr::val(1).eq(Expr::val(0))),
-        Reach::Subtrees(prefixes) => {
-            Condition::all().add(staff::Column::OrgUnitId.in_subquery(units_under(prefixes)))
-        }
+        Reach::Subtrees(prefixes) => Condition::all()
+            .add(staff::Column::OrgUnitId.in_subquery(paging::units_under(prefixes))),
     }
-}
-
-fn units_under(prefixes: &[String]) -> sea_orm::sea_query::SelectStatement {
-    let mut any = Condition::any();
-    for p in prefixes {
-        any = any.add(
-            Expr::col(org_unit::Column::TreePath)
-                .like(LikeExpr::new(format!("{}%", like_escape(p))).escape('\\')),
-        );
-    }
-    if prefixes.is_empty() {
-        any = any.add(Expr::val(1).eq(Expr::val(0)));
-    }
-    Query::select()
-        .column(org_unit::Column::Id)
-        .from(org_unit::Entity)
-        .cond_where(any)
-        .to_owned()
-}
-
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// The staff list a person may see, filtered, sorted and paginated in the database.
@@ -176,7 +146,7 @@ pub async fn list(app: &App, actor: &Actor, q: &StaffQuery) -> AppResult<StaffPa
             .map(|u| u.tree_path);
         query = query.filter(
             staff::Column::OrgUnitId
-                .in_subquery(units_under(&prefix.into_iter().collect::<Vec<_>>())),
+                .in_subquery(paging::units_under(&prefix.into_iter().collect::<Vec<_>>())),
         );
     }
     if let Some(kind) = q.kind {
@@ -188,7 +158,8 @@ pub async fn list(app: &App, actor: &Actor, q: &StaffQuery) -> AppResult<StaffPa
     };
     let per_page = q.per_page.unwrap_or(50).clamp(1, MAX_PER_PAGE);
     let page = std::cmp::max(q.page.unwrap_or(1), 1);
-    let counted = count_up_to(db, query.clone(), COUNT_LIMIT + 1).await?;
+    let counted =
+        paging::count_up_to(db, query.clone(), staff::Column::Id, COUNT_LIMIT + 1).await?;
     let people = query
         .offset((page - 1) * per_page)
         .limit(per_page)
@@ -588,27 +559,4 @@ pub async fn find(
             .filter(|s| s.municipality_id == municipality_id),
         Err(_) => None,
     })
-}
-
-/// `COUNT(*)` of a query's first `limit` rows: bounded work however many match.
-async fn count_up_to(
-    db: &impl ConnectionTrait,
-    query: sea_orm::Select<staff::Entity>,
-    limit: u64,
-) -> AppResult<u64> {
-    let inner = query
-        .select_only()
-        .column(staff::Column::Id)
-        .limit(limit)
-        .into_query();
-    let outer = Query::select()
-        .expr_as(Expr::cust("COUNT(*)"), sea_orm::sea_query::Alias::new("n"))
-        .from_subquery(inner, sea_orm::sea_query::Alias::new("capped"))
-        .to_owned();
-    let row = db.query_one(&outer).await?;
-    let n: i64 = match row {
-        Some(r) => r.try_get("", "n")?,
-        None => 0,
-    };
-    Ok(u64::try_from(n).unwrap_or(0))
 }

@@ -3,12 +3,14 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// The search form of a text: `ｻﾝﾌﾟﾙ`, `さんぷる` and `サンプル` all become `サンプル`; `ＡＢＣ` becomes `abc`.
+/// The search form of a text: `ｻﾝﾌﾟﾙ`, `さんぷる` and `サンプル` all become `サンプル`; `ＡＢＣ` becomes `abc`;
+/// 異体字 fold to their usual form (`髙橋` → `高橋`, the table in `catalog/itaiji.toml`).
 pub fn search_key(text: &str) -> String {
+    let variants = mamori_policy::VariantTable::builtin();
     text.nfkc()
         .map(|c| match c {
             'ぁ'..='ゖ' => char::from_u32(c as u32 + 0x60).unwrap_or(c),
-            _ => c,
+            _ => variants.fold_char(c),
         })
         .flat_map(char::to_lowercase)
         .filter(|c| !c.is_whitespace())
@@ -55,6 +57,7 @@ mod tests {
         assert_eq!(search_key("さんぷる"), "サンプル");
         assert_eq!(search_key("ｻﾝﾌﾟﾙ"), "サンプル");
         assert_eq!(search_key("ＡＢＣ 情報"), "abc情報");
+        assert_eq!(search_key("髙橋 山﨑"), "高橋山崎");
     }
 
     #[test]

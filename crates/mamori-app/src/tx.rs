@@ -85,6 +85,22 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    /// Appends many entries of one municipality in this transaction (a sheet import: one per row).
+    pub async fn audit_batch(
+        &mut self,
+        municipality_id: i64,
+        entries: Vec<NewEntry>,
+    ) -> AppResult<()> {
+        if let Some(head) =
+            audit::append_batch(&self.txn, self.app.audit_key(), municipality_id, entries).await?
+        {
+            self.heads
+                .retain(|h| h.municipality_id != head.municipality_id);
+            self.heads.push(head);
+        }
+        Ok(())
+    }
+
     /// Abandons every change and audit entry of this transaction.
     pub async fn rollback(self) -> AppResult<()> {
         self.txn.rollback().await?;

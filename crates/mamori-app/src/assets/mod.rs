@@ -1,0 +1,868 @@
+//! 6(2) 情報資産管理台帳: the register of information assets, classified by the municipality's scheme
+//! (2(4)–(8)), with personal-data flags (2(9)–(11)), the zone an asset lives in (2(12)–(16)) and the
+//! handling restrictions its classification brings.
+//!
+//! Who may do what: 情報セキュリティ責任者 and 管理者 read and change the assets of their units; CISO, 統括
+//! and auditors read all; 統括 and system administrators change all; other staff read the assets they manage.
+
+mod fields;
+pub mod sheet;
+
+use chrono::{NaiveDate, Utc};
+use mamori_policy::{
+    AssetKind, Axis, Classification, Lang, MyNumberWork, Scheme, Zone,
+    check::{self, AssetFacts, Finding, Snapshot, StaffFacts, UnitFacts},
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
+};
+
+pub use fields::{AssetFields, AssetInput, Lookup};
+
+use crate::access::Reach;
+use crate::gram;
+use crate::paging::{self, COUNT_LIMIT, MAX_PER_PAGE};
+use crate::tx::AuditActor;
+use crate::{Actor, App, AppError, AppResult, FieldError, Tx, text, today};
+use mamori_store::audit::{Action, NewEntry};
+use mamori_store::entity::{asset, audit_entry, org_unit, staff};
+
+/// May change assets: of every unit (統括, system administrators) or of some subtrees (責任者, 管理者).
+#[derive(Debug, Clone)]
+pub struct AssetEditor {
+    pub municipality_id: i64,
+    pub reach: Reach,
+}
+
+impl AssetEditor {
+    /// The command line acts with the server's own authority.
+    pub fn for_cli(municipality_id: i64) -> Self {
+        AssetEditor {
+            municipality_id,
+            reach: Reach::All,
+        }
+    }
+}
+
+impl Actor {
+    /// Whether and where this person may change assets.
+    pub fn asset_editor(&self) -> Option<AssetEditor> {
+        use mamori_policy::StatutoryRole::{BureauOfficer, ChiefOfficer, DivisionManager};
+        if self.outsider {
+            return None;
+        }
+        if self.system_admin || self.holds(ChiefOfficer) {
+            return Some(AssetEditor {
+                municipality_id: self.municipality_id,
+                reach: Reach::All,
+            });
+        }
+        let posts: Vec<String> = self
+            .roles
+            .iter()
+            .filter(|r| matches!(r.role, BureauOfficer | DivisionManager))
+            .map(|r| r.tree_path.clone())
+            .collect();
+        (!posts.is_empty()).then(|| AssetEditor {
+            municipality_id: self.municipality_id,
+            reach: Reach::Subtrees(posts),
+        })
+    }
+}
+
+/// The classification scheme a municipality chose at set-up.
+pub async fn scheme(
+    app: &App,
+    db: &impl ConnectionTrait,
+    municipality_id: i64,
+) -> AppResult<Scheme> {
+    let id = crate::settings::classification_scheme(db, municipality_id).await?;
+    app.scheme(&id)
+        .cloned()
+        .ok_or_else(|| AppError::Internal(format!("classification scheme {id:?} is not installed")))
+}
+
+/// Filters of the asset list; every one is applied in the database.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct AssetQuery {
+    /// Free text: 資産番号, 資産名, 保存場所, 媒体, 関連システム, 備考.
+    #[serde(default)]
+    pub q: String,
+    /// This unit and everything below it.
+    #[serde(default)]
+    pub unit: Option<i64>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Confidentiality at least this level (機密性2以上 …).
+    #[serde(default)]
+    pub c_min: Option<String>,
+    #[serde(default)]
+    pub i_min: Option<String>,
+    #[serde(default)]
+    pub a_min: Option<String>,
+    /// `personal`, `sensitive` or `specific`.
+    #[serde(default)]
+    pub personal: Option<String>,
+    /// Only assets whose 次回見直し日 has passed.
+    #[serde(default)]
+    pub overdue: Option<String>,
+    /// Include retired assets.
+    #[serde(default)]
+    pub retired: Option<String>,
+    /// `asset_no` (default), `name`, `confidentiality`, `review`.
+    #[serde(default)]
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub page: Option<u64>,
+    #[serde(default)]
+    pub per_page: Option<u64>,
+}
+
+fn flag(v: &Option<String>) -> bool {
+    v.as_deref()
+        .is_some_and(|v| matches!(v, "1" | "on" | "true" | "yes"))
+}
+
+/// One asset as listed and shown.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AssetRow {
+    pub id: i64,
+    pub asset_no: String,
+    pub name: String,
+    pub kind: AssetKind,
+    pub owner_unit_id: Option<i64>,
+    pub owner_code: String,
+    pub owner_path: String,
+    pub manager_staff_id: Option<i64>,
+    pub manager_no: String,
+    pub manager_name: String,
+    pub confidentiality: Option<String>,
+    pub integrity: Option<String>,
+    pub availability: Option<String>,
+    /// `C3B-I2-A2`.
+    pub label: String,
+    pub personal: bool,
+    pub sensitive_personal: bool,
+    pub specific_personal: bool,
+    pub my_number_work: Option<MyNumberWork>,
+    pub pif_ref: String,
+    pub pia_ref: String,
+    pub zone: Option<Zone>,
+    pub storage: String,
+    pub media: String,
+    pub retention: String,
+    pub disposal: String,
+    pub related_systems: String,
+    pub notes: String,
+    pub next_review: Option<NaiveDate>,
+    pub review_overdue: bool,
+    pub retired: bool,
+    pub retired_on: Option<NaiveDate>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AssetPage {
+    pub rows: Vec<AssetRow>,
+    /// How many match, counted up to [`COUNT_LIMIT`]; beyond it `total_is_exact` is false.
+    pub total: u64,
+    pub total_is_exact: bool,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// The condition "within reach": the owning unit in reach, or (for staff without a post) managed by them.
+fn reach_condition(reach: &Reach) -> Condition {
+    match reach {
+        Reach::All => Condition::all(),
+        Reach::OwnOnly(Some(staff_id)) => {
+            Condition::all().add(asset::Column::ManagerStaffId.eq(*staff_id))
+        }
+        Reach::OwnOnly(None) => Condition::all().add(Expr::val(1).eq(Expr::val(0))),
+        Reach::Subtrees(prefixes) => Condition::all()
+            .add(asset::Column::OwnerUnitId.in_subquery(paging::units_under(prefixes))),
+    }
+}
+
+/// The query behind the list and the export: filters and order, no paging.
+async fn filtered(
+    db: &impl ConnectionTrait,
+    scheme: &Scheme,
+    actor: &Actor,
+    q: &AssetQuery,
+) -> AppResult<sea_orm::Select<asset::Entity>> {
+    let mut query = asset::Entity::find()
+        .filter(asset::Column::MunicipalityId.eq(actor.municipality_id))
+        .filter(reach_condition(&actor.reach()));
+    if !flag(&q.retired) {
+        query = query.filter(asset::Column::Retired.eq(false));
+    }
+    if !q.q.trim().is_empty() {
+        query =
+            query.filter(gram::ASSETS.matches(asset::Column::Id, asset::Column::SearchKey, &q.q));
+    }
+    if let Some(unit_id) = q.unit {
+        let unit = org_unit::Entity::find_by_id(unit_id).one(db).await?;
+        let prefix: Vec<String> = unit
+            .filter(|u| u.municipality_id == actor.municipality_id)
+            .map(|u| u.tree_path)
+            .into_iter()
+            .collect();
+        query = query.filter(asset::Column::OwnerUnitId.in_subquery(paging::units_under(&prefix)));
+    }
+    let mut problems = crate::error::Problems::default();
+    if let Some(kind) = q.kind.as_deref().filter(|k| !k.is_empty()) {
+        match AssetKind::parse(kind) {
+            Ok(k) => query = query.filter(asset::Column::Kind.eq(k.code())),
+            Err(_) => problems.push(FieldError::new("kind", "err-choice").with("value", kind)),
+        }
+    }
+    if let Some(zone) = q.zone.as_deref().filter(|z| !z.is_empty()) {
+        match Zone::parse(zone) {
+            Ok(z) => query = query.filter(asset::Column::Zone.eq(z.code())),
+            Err(_) => problems.push(FieldError::new("zone", "err-choice").with("value", zone)),
+        }
+    }
+    for (axis, field, min, col) in [
+        (
+            Axis::Confidentiality,
+            "c_min",
+            &q.c_min,
+            asset::Column::CRank,
+        ),
+        (Axis::Integrity, "i_min", &q.i_min, asset::Column::IRank),
+        (Axis::Availability, "a_min", &q.a_min, asset::Column::ARank),
+    ] {
+        let Some(min) = min.as_deref().filter(|m| !m.is_empty()) else {
+            continue;
+        };
+        match scheme.parse_level(axis, min) {
+            Ok(level) => query = query.filter(col.gte(i16::from(level.rank()))),
+            Err(e) => problems.push(
+                FieldError::new(field, "err-level")
+                    .with("value", min)
+                    .with("levels", e.levels().to_owned()),
+            ),
+        }
+    }
+    match q.personal.as_deref() {
+        Some("personal") => query = query.filter(asset::Column::Personal.eq(true)),
+        Some("sensitive") => query = query.filter(asset::Column::SensitivePersonal.eq(true)),
+        Some("specific") => query = query.filter(asset::Column::SpecificPersonal.eq(true)),
+        Some("") | None => {}
+        Some(other) => {
+            problems.push(FieldError::new("personal", "err-choice").with("value", other))
+        }
+    }
+    if flag(&q.overdue) {
+        query = query.filter(asset::Column::NextReview.lt(today()));
+    }
+    problems.into_result()?;
+    // NULLs sort first on SQLite and last on PostgreSQL: order by "is null" first so both agree.
+    query = match q.sort.as_deref() {
+        Some("name") => query.order_by_asc(asset::Column::NameKey),
+        Some("confidentiality") => query
+            .order_by_asc(Expr::col(asset::Column::CRank).is_null())
+            .order_by_desc(asset::Column::CRank)
+            .order_by_asc(asset::Column::SortKey),
+        Some("review") => query
+            .order_by_asc(Expr::col(asset::Column::NextReview).is_null())
+            .order_by_asc(asset::Column::NextReview)
+            .order_by_asc(asset::Column::SortKey),
+        _ => query.order_by_asc(asset::Column::SortKey),
+    };
+    Ok(query)
+}
+
+/// The asset list a person may see, filtered, sorted and paginated in the database.
+pub async fn list(app: &App, actor: &Actor, q: &AssetQuery) -> AppResult<AssetPage> {
+    let db = app.store().conn();
+    let scheme = scheme(app, db, actor.municipality_id).await?;
+    let query = filtered(db, &scheme, actor, q).await?;
+    let per_page = q.per_page.unwrap_or(50).clamp(1, MAX_PER_PAGE);
+    let page = std::cmp::max(q.page.unwrap_or(1), 1);
+    let counted =
+        paging::count_up_to(db, query.clone(), asset::Column::Id, COUNT_LIMIT + 1).await?;
+    let models = query
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .all(db)
+        .await?;
+    let rows = rows_for(db, &scheme, models).await?;
+    Ok(AssetPage {
+        rows,
+        total: std::cmp::min(counted, COUNT_LIMIT),
+        total_is_exact: counted <= COUNT_LIMIT,
+        page,
+        per_page,
+    })
+}
+
+/// Every asset the filters select, in list order, in pages of the database's (for export).
+pub async fn all_matching(app: &App, actor: &Actor, q: &AssetQuery) -> AppResult<Vec<AssetRow>> {
+    let db = app.store().conn();
+    let scheme = scheme(app, db, actor.municipality_id).await?;
+    let query = filtered(db, &scheme, actor, q).await?;
+    let mut out = Vec::new();
+    let mut offset = 0;
+    const PAGE: u64 = 5_000;
+    loop {
+        let models = query.clone().offset(offset).limit(PAGE).all(db).await?;
+        let n = models.len() as u64;
+        out.extend(rows_for(db, &scheme, models).await?);
+        if n < PAGE {
+            return Ok(out);
+        }
+        offset += PAGE;
+    }
+}
+
+pub(crate) fn classification_of(scheme: &Scheme, m: &asset::Model) -> Classification {
+    let mut c = Classification::UNCLASSIFIED;
+    for (axis, id) in [
+        (Axis::Confidentiality, &m.c_level),
+        (Axis::Integrity, &m.i_level),
+        (Axis::Availability, &m.a_level),
+    ] {
+        if let Some(level) = id.as_deref().and_then(|id| scheme.level_by_id(axis, id)) {
+            c = c.with(level);
+        }
+    }
+    c
+}
+
+async fn rows_for(
+    db: &impl ConnectionTrait,
+    scheme: &Scheme,
+    models: Vec<asset::Model>,
+) -> AppResult<Vec<AssetRow>> {
+    use std::collections::HashMap;
+    let mut unit_ids: Vec<i64> = models.iter().filter_map(|m| m.owner_unit_id).collect();
+    unit_ids.sort_unstable();
+    unit_ids.dedup();
+    let mut staff_ids: Vec<i64> = models.iter().filter_map(|m| m.manager_staff_id).collect();
+    staff_ids.sort_unstable();
+    staff_ids.dedup();
+    let mut units: HashMap<i64, (String, String)> = HashMap::new();
+    for chunk in unit_ids.chunks(1_000) {
+        for u in org_unit::Entity::find()
+            .filter(org_unit::Column::Id.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            units.insert(u.id, (u.code, u.path));
+        }
+    }
+    let mut people: HashMap<i64, (String, String)> = HashMap::new();
+    for chunk in staff_ids.chunks(1_000) {
+        let found: Vec<(i64, String, String)> = staff::Entity::find()
+            .select_only()
+            .columns([
+                staff::Column::Id,
+                staff::Column::StaffNo,
+                staff::Column::Name,
+            ])
+            .filter(staff::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, no, name) in found {
+            people.insert(id, (no, name));
+        }
+    }
+    let today = today();
+    Ok(models
+        .into_iter()
+        .map(|m| {
+            let classification = classification_of(scheme, &m);
+            let unit = m.owner_unit_id.and_then(|id| units.get(&id));
+            let person = m.manager_staff_id.and_then(|id| people.get(&id));
+            AssetRow {
+                id: m.id,
+                kind: AssetKind::parse(&m.kind).unwrap_or(AssetKind::Information),
+                owner_unit_id: m.owner_unit_id,
+                owner_code: unit.map(|u| u.0.clone()).unwrap_or_default(),
+                owner_path: unit.map(|u| u.1.clone()).unwrap_or_default(),
+                manager_staff_id: m.manager_staff_id,
+                manager_no: person.map(|p| p.0.clone()).unwrap_or_default(),
+                manager_name: person.map(|p| p.1.clone()).unwrap_or_default(),
+                label: scheme.short_label(&classification),
+                confidentiality: m.c_level,
+                integrity: m.i_level,
+                availability: m.a_level,
+                personal: m.personal,
+                sensitive_personal: m.sensitive_personal,
+                specific_personal: m.specific_personal,
+                my_number_work: m
+                    .my_number_work
+                    .as_deref()
+                    .and_then(|w| MyNumberWork::parse(w).ok()),
+                pif_ref: m.pif_ref,
+                pia_ref: m.pia_ref,
+                zone: m.zone.as_deref().and_then(|z| Zone::parse(z).ok()),
+                storage: m.storage,
+                media: m.media,
+                retention: m.retention,
+                disposal: m.disposal,
+                related_systems: m.related_systems,
+                notes: m.notes,
+                review_overdue: !m.retired && m.next_review.is_some_and(|d| d < today),
+                next_review: m.next_review,
+                retired: m.retired,
+                retired_on: m.retired_on,
+                asset_no: m.asset_no,
+                name: m.name,
+                updated_at: m.updated_at,
+            }
+        })
+        .collect())
+}
+
+/// One entry of an asset's history, from the audit chain.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryEntry {
+    pub at: chrono::DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub summary: serde_json::Value,
+}
+
+/// What the asset page shows: the asset, what its classification requires, what the checks find, and its
+/// history.
+#[derive(Debug, Clone)]
+pub struct AssetDetail {
+    pub row: AssetRow,
+    pub label_ja: String,
+    pub label_en: String,
+    pub restrictions: Vec<mamori_policy::RestrictionDef>,
+    pub findings: Vec<Finding>,
+    pub history: Vec<HistoryEntry>,
+    pub editable: bool,
+}
+
+async fn load_in_reach(
+    db: &impl ConnectionTrait,
+    municipality_id: i64,
+    reach: &Reach,
+    id: i64,
+) -> AppResult<asset::Model> {
+    let m = asset::Entity::find_by_id(id)
+        .filter(asset::Column::MunicipalityId.eq(municipality_id))
+        .filter(reach_condition(reach))
+        .one(db)
+        .await?;
+    // Out of reach and missing answer alike, so a refusal does not say whether the asset exists.
+    m.ok_or(AppError::Forbidden)
+}
+
+pub async fn get(app: &App, actor: &Actor, id: i64) -> AppResult<AssetDetail> {
+    let db = app.store().conn();
+    let scheme = scheme(app, db, actor.municipality_id).await?;
+    let m = load_in_reach(db, actor.municipality_id, &actor.reach(), id).await?;
+    let classification = classification_of(&scheme, &m);
+    let findings = findings_for(db, &scheme, &m).await?;
+    let editable = match actor.asset_editor() {
+        Some(editor) => unit_in_reach(db, &editor.reach, m.owner_unit_id).await?,
+        None => false,
+    };
+    let history = audit_entry::Entity::find()
+        .filter(audit_entry::Column::MunicipalityId.eq(actor.municipality_id))
+        .filter(audit_entry::Column::TargetType.eq("asset"))
+        .filter(audit_entry::Column::TargetId.eq(id.to_string()))
+        .order_by_desc(audit_entry::Column::Seq)
+        .limit(200)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| HistoryEntry {
+            at: e.at,
+            actor: e.actor_label,
+            action: e.action,
+            summary: serde_json::from_str(&e.summary).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    let restrictions = scheme
+        .restrictions(&classification)
+        .into_iter()
+        .cloned()
+        .collect();
+    let row = rows_for(db, &scheme, vec![m])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::Forbidden)?;
+    Ok(AssetDetail {
+        label_ja: scheme.label(&classification, Lang::Ja),
+        label_en: scheme.label(&classification, Lang::En),
+        row,
+        restrictions,
+        findings,
+        history,
+        editable,
+    })
+}
+
+/// Whether an owning unit (or none) lies within an editor's reach: only editors of every unit may keep an
+/// asset without an owner.
+async fn unit_in_reach(
+    db: &impl ConnectionTrait,
+    reach: &Reach,
+    unit_id: Option<i64>,
+) -> AppResult<bool> {
+    match (reach, unit_id) {
+        (Reach::All, _) => Ok(true),
+        (_, None) => Ok(false),
+        (reach, Some(id)) => Ok(org_unit::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .is_some_and(|u| reach.covers_unit(&u.tree_path))),
+    }
+}
+
+/// What the checks say about one asset (shown on its page).
+async fn findings_for(
+    db: &impl ConnectionTrait,
+    scheme: &Scheme,
+    m: &asset::Model,
+) -> AppResult<Vec<Finding>> {
+    let mut units = Vec::new();
+    if let Some(id) = m.owner_unit_id
+        && let Some(u) = org_unit::Entity::find_by_id(id).one(db).await?
+    {
+        units.push(unit_facts(&u));
+    }
+    let mut staff_facts = Vec::new();
+    if let Some(id) = m.manager_staff_id
+        && let Some(s) = staff::Entity::find_by_id(id).one(db).await?
+    {
+        staff_facts.push(StaffFacts {
+            id: s.id,
+            active: s.active,
+        });
+    }
+    let snapshot = Snapshot {
+        today: today(),
+        scheme,
+        units,
+        staff: staff_facts,
+        assets: vec![asset_facts(scheme, m)],
+    };
+    Ok(check::evaluate(&snapshot))
+}
+
+pub(crate) fn unit_facts(u: &org_unit::Model) -> UnitFacts {
+    UnitFacts {
+        id: u.id,
+        code: u.code.clone(),
+        path: u.path.clone(),
+        abolished: u.abolished_on.is_some(),
+        successor_id: u.successor_id,
+    }
+}
+
+pub(crate) fn asset_facts(scheme: &Scheme, m: &asset::Model) -> AssetFacts {
+    AssetFacts {
+        id: m.id,
+        asset_no: m.asset_no.clone(),
+        name: m.name.clone(),
+        owner_unit_id: m.owner_unit_id,
+        manager_staff_id: m.manager_staff_id,
+        classification: classification_of(scheme, m),
+        personal: m.personal,
+        sensitive_personal: m.sensitive_personal,
+        specific_personal: m.specific_personal,
+        my_number_work: m
+            .my_number_work
+            .as_deref()
+            .and_then(|w| MyNumberWork::parse(w).ok()),
+        zone: m.zone.as_deref().and_then(|z| Zone::parse(z).ok()),
+        next_review: m.next_review,
+        retired: m.retired,
+    }
+}
+
+/// Every finding of the asset checks over a municipality's register.
+pub async fn findings(app: &App, municipality_id: i64) -> AppResult<Vec<Finding>> {
+    let db = app.store().conn();
+    let scheme = scheme(app, db, municipality_id).await?;
+    let units = org_unit::Entity::find()
+        .filter(org_unit::Column::MunicipalityId.eq(municipality_id))
+        .all(db)
+        .await?
+        .iter()
+        .map(unit_facts)
+        .collect();
+    let staff_facts = staff::Entity::find()
+        .select_only()
+        .columns([staff::Column::Id, staff::Column::Active])
+        .filter(staff::Column::MunicipalityId.eq(municipality_id))
+        .into_tuple::<(i64, bool)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, active)| StaffFacts { id, active })
+        .collect();
+    let assets = asset::Entity::find()
+        .filter(asset::Column::MunicipalityId.eq(municipality_id))
+        .filter(asset::Column::Retired.eq(false))
+        .order_by_asc(asset::Column::SortKey)
+        .all(db)
+        .await?
+        .iter()
+        .map(|m| asset_facts(&scheme, m))
+        .collect();
+    Ok(check::evaluate(&Snapshot {
+        today: today(),
+        scheme: &scheme,
+        units,
+        staff: staff_facts,
+        assets,
+    }))
+}
+
+/// The columns a new or changed asset writes.
+fn active_model(municipality_id: i64, scheme: &Scheme, f: &AssetFields) -> asset::ActiveModel {
+    let rank = |axis: Axis, id: &Option<String>| {
+        id.as_deref()
+            .and_then(|id| scheme.rank(axis, id))
+            .map(i16::from)
+    };
+    asset::ActiveModel {
+        municipality_id: Set(municipality_id),
+        asset_no: Set(f.asset_no.clone()),
+        name: Set(f.name.clone()),
+        kind: Set(f.kind.code().to_owned()),
+        owner_unit_id: Set(f.owner_unit_id),
+        manager_staff_id: Set(f.manager_staff_id),
+        c_rank: Set(rank(Axis::Confidentiality, &f.confidentiality)),
+        i_rank: Set(rank(Axis::Integrity, &f.integrity)),
+        a_rank: Set(rank(Axis::Availability, &f.availability)),
+        c_level: Set(f.confidentiality.clone()),
+        i_level: Set(f.integrity.clone()),
+        a_level: Set(f.availability.clone()),
+        personal: Set(f.personal),
+        sensitive_personal: Set(f.sensitive_personal),
+        specific_personal: Set(f.specific_personal),
+        my_number_work: Set(f.my_number_work.map(|w| w.code().to_owned())),
+        pif_ref: Set(f.pif_ref.clone()),
+        pia_ref: Set(f.pia_ref.clone()),
+        zone: Set(f.zone.map(|z| z.code().to_owned())),
+        storage: Set(f.storage.clone()),
+        media: Set(f.media.clone()),
+        retention: Set(f.retention.clone()),
+        disposal: Set(f.disposal.clone()),
+        related_systems: Set(f.related_systems.clone()),
+        notes: Set(f.notes.clone()),
+        next_review: Set(f.next_review),
+        retired: Set(f.retired_on.is_some()),
+        retired_on: Set(f.retired_on),
+        sort_key: Set(f.sort_key()),
+        name_key: Set(f.name_key()),
+        search_key: Set(f.search_key()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+}
+
+/// Inserts new assets in large statements, with their grams and one audit entry each.
+pub(crate) async fn insert_many(
+    tx: &mut Tx<'_>,
+    municipality_id: i64,
+    scheme: &Scheme,
+    actor: &AuditActor,
+    new: &[AssetFields],
+) -> AppResult<Vec<i64>> {
+    let now = Utc::now();
+    let mut ids = Vec::with_capacity(new.len());
+    // 34 columns a row: 500 rows keep under SQLite's 32,766 parameters.
+    for chunk in new.chunks(500) {
+        let models: Vec<asset::ActiveModel> = chunk
+            .iter()
+            .map(|f| {
+                let mut m = active_model(municipality_id, scheme, f);
+                m.created_at = Set(now);
+                m.updated_at = Set(now);
+                m
+            })
+            .collect();
+        asset::Entity::insert_many(models)
+            .exec_without_returning(tx.db())
+            .await?;
+        // RETURNING does not promise the order of rows, so the ids are read back by 資産番号.
+        let numbers: Vec<String> = chunk.iter().map(|f| f.asset_no.clone()).collect();
+        let found: std::collections::HashMap<String, i64> = asset::Entity::find()
+            .select_only()
+            .columns([asset::Column::AssetNo, asset::Column::Id])
+            .filter(asset::Column::MunicipalityId.eq(municipality_id))
+            .filter(asset::Column::AssetNo.is_in(numbers))
+            .into_tuple::<(String, i64)>()
+            .all(tx.db())
+            .await?
+            .into_iter()
+            .collect();
+        for f in chunk {
+            ids.push(*found.get(&f.asset_no).ok_or_else(|| {
+                AppError::Internal(format!("inserted asset {} not found", f.asset_no))
+            })?);
+        }
+    }
+    let mut grams = Vec::new();
+    for (f, id) in new.iter().zip(&ids) {
+        grams.extend(gram::grams(&f.search_key()).into_iter().map(|g| (g, *id)));
+    }
+    gram::ASSETS.insert(tx.db(), &grams).await?;
+    let entries = new
+        .iter()
+        .zip(&ids)
+        .map(|(f, id)| NewEntry {
+            municipality_id,
+            actor_account_id: actor.account_id,
+            actor_label: actor.label.clone(),
+            action: Action::AssetCreated,
+            target_type: "asset",
+            target_id: id.to_string(),
+            summary: f.summary(),
+        })
+        .collect();
+    tx.audit_batch(municipality_id, entries).await?;
+    Ok(ids)
+}
+
+/// Writes a changed asset, its grams and an audit entry naming what changed.
+pub(crate) async fn update_one(
+    tx: &mut Tx<'_>,
+    scheme: &Scheme,
+    actor: &AuditActor,
+    before: &asset::Model,
+    after: &AssetFields,
+) -> AppResult<()> {
+    let old = AssetFields::from_model(before);
+    let mut m = active_model(before.municipality_id, scheme, after);
+    m.id = Set(before.id);
+    m.municipality_id = sea_orm::ActiveValue::NotSet;
+    m.update(tx.db()).await?;
+    gram::ASSETS
+        .reindex(
+            tx.db(),
+            before.id,
+            Some(&before.search_key),
+            &after.search_key(),
+        )
+        .await?;
+    let action = if after.retired_on.is_some() && old.retired_on.is_none() {
+        Action::AssetRetired
+    } else {
+        Action::AssetUpdated
+    };
+    tx.audit(
+        before.municipality_id,
+        actor,
+        action,
+        ("asset", before.id.to_string()),
+        old.changes_to(after),
+    )
+    .await
+}
+
+/// Refuses an asset whose owning unit lies outside the editor's reach.
+async fn check_owner(tx: &Tx<'_>, editor: &AssetEditor, owner: Option<i64>) -> AppResult<()> {
+    if unit_in_reach(tx.db(), &editor.reach, owner).await? {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(vec![FieldError::new(
+            "owner",
+            "err-unit-out-of-scope",
+        )]))
+    }
+}
+
+/// Registers an asset typed into the form.
+pub async fn create(
+    app: &App,
+    editor: &AssetEditor,
+    actor: &AuditActor,
+    input: &AssetInput,
+) -> AppResult<i64> {
+    let mut tx = app.write().await?;
+    let scheme = scheme(app, tx.db(), editor.municipality_id).await?;
+    let lookup = Lookup::load(tx.db(), editor.municipality_id).await?;
+    let fields = AssetFields::validate(&scheme, &lookup, input, None).map_err(AppError::Invalid)?;
+    if lookup.asset_no_taken(tx.db(), &fields.asset_no).await? {
+        return Err(AppError::Invalid(vec![
+            FieldError::new("asset_no", "err-duplicate").with("value", fields.asset_no.clone()),
+        ]));
+    }
+    check_owner(&tx, editor, fields.owner_unit_id).await?;
+    let ids = insert_many(&mut tx, editor.municipality_id, &scheme, actor, &[fields]).await?;
+    tx.commit().await?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| AppError::Internal("insert gave no id".to_owned()))
+}
+
+/// Changes an asset from the form (every field as typed).
+pub async fn update(
+    app: &App,
+    editor: &AssetEditor,
+    actor: &AuditActor,
+    id: i64,
+    input: &AssetInput,
+) -> AppResult<()> {
+    let mut tx = app.write().await?;
+    let scheme = scheme(app, tx.db(), editor.municipality_id).await?;
+    let before = load_in_reach(tx.db(), editor.municipality_id, &editor.reach, id).await?;
+    let lookup = Lookup::load(tx.db(), editor.municipality_id).await?;
+    let existing = AssetFields::from_model(&before);
+    let fields = AssetFields::validate(&scheme, &lookup, input, Some(&existing))
+        .map_err(AppError::Invalid)?;
+    if fields.asset_no != before.asset_no
+        && lookup.asset_no_taken(tx.db(), &fields.asset_no).await?
+    {
+        return Err(AppError::Invalid(vec![
+            FieldError::new("asset_no", "err-duplicate").with("value", fields.asset_no.clone()),
+        ]));
+    }
+    check_owner(&tx, editor, fields.owner_unit_id).await?;
+    if fields != existing {
+        update_one(&mut tx, &scheme, actor, &before, &fields).await?;
+    }
+    tx.commit().await
+}
+
+/// Retires an asset (廃止): it stays in the register, out of the default list, with its history.
+pub async fn retire(
+    app: &App,
+    editor: &AssetEditor,
+    actor: &AuditActor,
+    id: i64,
+    on: Option<NaiveDate>,
+) -> AppResult<()> {
+    let mut tx = app.write().await?;
+    let scheme = scheme(app, tx.db(), editor.municipality_id).await?;
+    let before = load_in_reach(tx.db(), editor.municipality_id, &editor.reach, id).await?;
+    if before.retired {
+        return Err(AppError::field("retired_on", "err-already-retired"));
+    }
+    let mut fields = AssetFields::from_model(&before);
+    fields.retired_on = Some(on.unwrap_or_else(today));
+    update_one(&mut tx, &scheme, actor, &before, &fields).await?;
+    tx.commit().await
+}
+
+/// Suggests unit ids for a form's select: the units an editor may give assets to, in tree order.
+pub async fn owner_choices(app: &App, editor: &AssetEditor) -> AppResult<Vec<org_unit::Model>> {
+    let units = crate::org::all_units(app.store().conn(), editor.municipality_id).await?;
+    Ok(units
+        .into_iter()
+        .filter(|u| u.abolished_on.is_none() && editor.reach.covers_unit(&u.tree_path))
+        .collect())
+}
+
+/// Whether a text is a plausible search (for the page to say "type one character or more").
+pub fn is_search(q: &str) -> bool {
+    !text::search_key(q).is_empty()
+}
