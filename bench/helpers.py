@@ -103,6 +103,20 @@ def idle(seconds):
     print(f"{100 * (idle1 - idle0) / max(total1 - total0, 1):.0f}")
 
 
+def timed(command):
+    """Runs a command; prints its wall time in seconds and its peak RSS in MiB (the child's VmHWM)."""
+    import resource
+    import subprocess
+
+    start = time.monotonic()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL)
+    wall = time.monotonic() - start
+    if done.returncode != 0:
+        sys.exit(f"{command[0]} exited with {done.returncode}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"{wall:.2f} {peak:.0f}")
+
+
 def table(path):
     rows = [line.rstrip("\n").split("\t") for line in open(path, encoding="utf-8") if line.strip()]
     health = {(r[0], r[2]): r for r in rows if r[1] == "/healthz"}
@@ -130,6 +144,8 @@ if __name__ == "__main__":
         unit_id(args[0])
     elif cmd == "idle":
         idle(float(args[0]))
+    elif cmd == "timed":
+        timed(args[args.index("--") + 1 :])
     elif cmd == "table":
         table(args[0])
     else:

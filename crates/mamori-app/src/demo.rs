@@ -497,7 +497,191 @@ pub async fn load(app: &App) -> AppResult<i64> {
     }
     assign_roles(app, &cap, &by, root.id).await?;
     create_logins(app, mid, &by).await?;
+    load_assets(app, mid, &by).await?;
     Ok(mid)
+}
+
+/// The demo register: a 課's sheet as it would arrive, read through the same import as any other. Some rows
+/// carry problems on purpose (特定個人情報 outside the My Number zone, confidentiality below the scheme's
+/// minimum, an overdue review, no 管理者, no classification, no 所管課) so the checks have something to find.
+pub const DEMO_ASSETS_CSV: &str = include_str!("demo_assets.csv");
+
+async fn load_assets(app: &App, mid: i64, by: &AuditActor) -> AppResult<()> {
+    let report = crate::assets::sheet::import(
+        app,
+        &crate::assets::AssetEditor::for_cli(mid),
+        by,
+        "demo_assets.csv",
+        DEMO_ASSETS_CSV.as_bytes(),
+        mamori_sheet::EncodingChoice::Auto,
+        false,
+        &|_, _| {},
+    )
+    .await?;
+    if report.applied {
+        Ok(())
+    } else {
+        Err(AppError::Internal(format!(
+            "the demo register did not import: {:?}",
+            report.problems
+        )))
+    }
+}
+
+/// Synthetic assets over the synthetic organisation's units, for load tests (`mamori seed --assets N`).
+/// Names and places come from a small vocabulary so free-text search has realistic hits.
+pub async fn synthetic_assets(app: &App, municipality_id: i64, count: usize) -> AppResult<()> {
+    use crate::assets::AssetFields;
+    use mamori_policy::{AssetKind, MyNumberWork, Zone};
+    use mamori_store::entity::{org_unit, staff as staff_table};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    const SUBJECTS: &[&str] = &[
+        "住民記録",
+        "戸籍",
+        "個人住民税",
+        "固定資産税",
+        "軽自動車税",
+        "国民健康保険",
+        "介護保険",
+        "後期高齢者医療",
+        "児童手当",
+        "生活保護",
+        "障害福祉",
+        "保育",
+        "学齢簿",
+        "選挙人名簿",
+        "文書管理",
+        "財務会計",
+        "人事給与",
+        "庶務事務",
+        "施設予約",
+        "図書館",
+        "水道料金",
+        "下水道",
+        "道路台帳",
+        "都市計画",
+        "建築確認",
+        "農地台帳",
+        "消防指令",
+        "救急記録",
+        "議会会議録",
+        "広報",
+        "統計調査",
+        "契約",
+        "公有財産",
+        "防災",
+        "健診",
+    ];
+    const THINGS: &[&str] = &[
+        "データ",
+        "台帳",
+        "申請書綴り",
+        "システム",
+        "帳票",
+        "バックアップ媒体",
+        "設計書",
+        "ネットワーク図",
+        "名簿",
+        "通知書控え",
+    ];
+    const PLACES: &[&str] = &[
+        "本庁舎 サーバ室",
+        "データセンター",
+        "各課 書庫",
+        "施錠キャビネット",
+        "LGWAN-ASP",
+        "ガバメントクラウド",
+    ];
+    let by = AuditActor {
+        account_id: None,
+        label: "seed".to_owned(),
+    };
+    let db = app.store().conn();
+    let scheme = crate::assets::scheme(app, db, municipality_id).await?;
+    let units: Vec<i64> = org_unit::Entity::find()
+        .select_only()
+        .column(org_unit::Column::Id)
+        .filter(org_unit::Column::MunicipalityId.eq(municipality_id))
+        .filter(org_unit::Column::Level.eq("division"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let people: Vec<(i64, i64)> = staff_table::Entity::find()
+        .select_only()
+        .columns([staff_table::Column::OrgUnitId, staff_table::Column::Id])
+        .filter(staff_table::Column::MunicipalityId.eq(municipality_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut manager_of: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    for (unit, person) in people {
+        manager_of.entry(unit).or_insert(person);
+    }
+    if units.is_empty() {
+        return Err(AppError::Internal("no 課 to own the assets".to_owned()));
+    }
+    let c_levels: Vec<String> = scheme
+        .levels(mamori_policy::Axis::Confidentiality)
+        .iter()
+        .map(|l| l.id.clone())
+        .collect();
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap_or_default();
+    let mut tx = app.write().await?;
+    let mut batch = Vec::with_capacity(5_000);
+    for i in 0..count {
+        let subject = SUBJECTS[i % SUBJECTS.len()];
+        let thing = THINGS[(i / SUBJECTS.len()) % THINGS.len()];
+        let kind = match thing {
+            "システム" => AssetKind::System,
+            "申請書綴り" | "通知書控え" => AssetKind::PaperInformation,
+            "バックアップ媒体" => AssetKind::Media,
+            "設計書" | "ネットワーク図" => AssetKind::SystemDocument,
+            _ => AssetKind::Information,
+        };
+        let unit = units[i % units.len()];
+        let personal = i % 3 != 0;
+        let specific = i % 11 == 0;
+        batch.push(AssetFields {
+            asset_no: format!("S-{i:06}"),
+            name: format!(
+                "{subject}{thing} {}",
+                i / (SUBJECTS.len() * THINGS.len()) + 1
+            ),
+            kind,
+            owner_unit_id: Some(unit),
+            manager_staff_id: manager_of.get(&unit).copied(),
+            confidentiality: Some(c_levels[i % c_levels.len()].clone()),
+            integrity: Some(if i % 2 == 0 { "2" } else { "1" }.to_owned()),
+            availability: Some(if i % 4 == 0 { "2" } else { "1" }.to_owned()),
+            personal: personal || specific,
+            sensitive_personal: i % 13 == 0,
+            specific_personal: specific,
+            my_number_work: specific.then_some(MyNumberWork::Use),
+            pif_ref: String::new(),
+            pia_ref: String::new(),
+            zone: Some(if specific {
+                Zone::MyNumber
+            } else if kind == AssetKind::PaperInformation {
+                Zone::PaperOrNone
+            } else {
+                Zone::Lgwan
+            }),
+            storage: PLACES[i % PLACES.len()].to_owned(),
+            media: String::new(),
+            retention: format!("{}年", 1 + i % 10),
+            disposal: String::new(),
+            related_systems: format!("{subject}システム"),
+            notes: String::new(),
+            next_review: start.checked_add_days(chrono::Days::new((i % 730) as u64)),
+            retired_on: None,
+        });
+        if batch.len() == 5_000 {
+            crate::assets::insert_many(&mut tx, municipality_id, &scheme, &by, &batch).await?;
+            batch.clear();
+        }
+    }
+    crate::assets::insert_many(&mut tx, municipality_id, &scheme, &by, &batch).await?;
+    tx.commit().await
 }
 
 async fn assign_roles(app: &App, cap: &OrgAdmin, by: &AuditActor, root: i64) -> AppResult<()> {

@@ -158,3 +158,45 @@ pub fn today() -> NaiveDate {
 }
 
 use chrono::Offset;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn catalog(files: &[(&str, String)]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("mamori-catalog-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(dir.join("classification")).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join("classification").join(name), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_city_file_adds_a_scheme_or_replaces_a_shipped_one() {
+        let (_, legacy) = mamori_policy::classify::BUILTIN_SCHEME_FILES
+            .iter()
+            .find(|(name, _)| name.contains("legacy"))
+            .unwrap();
+        let own = legacy.replacen("id = \"mic-legacy\"", "id = \"city-2026\"", 1);
+        let edited = legacy.replacen("機密性3", "機密性Ⅲ", 1);
+        let dir = catalog(&[("own.toml", own), ("edited.toml", edited)]);
+        let schemes = load_schemes(Some(&dir)).unwrap();
+        assert!(schemes.iter().any(|s| s.id() == "city-2026"));
+        assert!(schemes.iter().any(|s| s.id() == "mic-2024"));
+        assert_eq!(schemes.iter().filter(|s| s.id() == "mic-legacy").count(), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_broken_city_file_stops_the_start_naming_the_file() {
+        let dir = catalog(&[(
+            "broken.toml",
+            "id = \"x\"\n[[levels.confidentiality]]\nid = 3\n".to_owned(),
+        )]);
+        let message = load_schemes(Some(&dir)).unwrap_err().to_string();
+        assert!(message.contains("broken.toml"), "{message}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -12,12 +12,13 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::ctx::{AppState, Ctx};
+use mamori_app::assets::{self, AssetDetail, AssetInput, AssetQuery};
 use mamori_app::audit::{self, AuditQuery};
 use mamori_app::mamori_store::entity::{facility, org_unit};
 use mamori_app::org::{self, FacilityForm, UnitForm};
 use mamori_app::roles::{self, AssignForm};
 use mamori_app::staff::{self, StaffForm, StaffQuery};
-use mamori_app::{AppError, today};
+use mamori_app::{AppError, FieldError, today};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -40,6 +41,12 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(list_roles).post(create_role),
         )
         .route("/api/v1/audit", get(list_audit))
+        .route("/api/v1/assets", get(list_assets).post(create_asset))
+        .route("/api/v1/assets/{id}", get(get_asset).put(update_asset))
+        .route(
+            "/api/v1/assets/{id}/retire",
+            axum::routing::post(retire_asset),
+        )
 }
 
 // Both arms are responses; the error arm is as large as the success arm by nature.
@@ -296,4 +303,232 @@ async fn list_audit(
     ok(
         json!({"items": page.rows, "total": page.total, "page": page.page, "per_page": page.per_page}),
     )
+}
+
+// ---- 情報資産管理台帳 ----
+
+/// The asset list's query parameters, all as text, so a bad value is a problem+json naming it.
+#[derive(serde::Deserialize, Default)]
+struct AssetListParams {
+    #[serde(default)]
+    q: String,
+    /// A unit id, or its 組織コード; the unit and everything below it.
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    zone: Option<String>,
+    #[serde(default)]
+    c_min: Option<String>,
+    #[serde(default)]
+    i_min: Option<String>,
+    #[serde(default)]
+    a_min: Option<String>,
+    #[serde(default)]
+    personal: Option<String>,
+    #[serde(default)]
+    overdue: Option<String>,
+    #[serde(default)]
+    retired: Option<String>,
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    page: String,
+    #[serde(default)]
+    per_page: String,
+}
+
+async fn asset_query(
+    state: &AppState,
+    ctx: &Ctx,
+    p: AssetListParams,
+) -> Result<AssetQuery, AppError> {
+    let mut problems = Vec::new();
+    let mut number = |field: &'static str, v: &str, max: u64| -> Option<u64> {
+        let v = v.trim();
+        if v.is_empty() {
+            return None;
+        }
+        match v.parse::<u64>() {
+            Ok(n) if (1..=max).contains(&n) => Some(n),
+            _ => {
+                problems.push(
+                    FieldError::new(field, "err-range")
+                        .with("min", "1")
+                        .with("max", max.to_string()),
+                );
+                None
+            }
+        }
+    };
+    let page = number("page", &p.page, u64::from(u32::MAX));
+    let per_page = number("per_page", &p.per_page, mamori_app::paging::MAX_PER_PAGE);
+    let unit = match p.unit.trim() {
+        "" => None,
+        text => {
+            let by_code = mamori_app::org::unit_by_code(
+                state.app.store().conn(),
+                ctx.actor.municipality_id,
+                &text.to_uppercase(),
+            )
+            .await?;
+            match (by_code, text.parse::<i64>()) {
+                (Some(u), _) => Some(u.id),
+                (None, Ok(id)) => Some(id),
+                (None, Err(_)) => {
+                    problems.push(FieldError::new("unit", "err-unit-unknown").with("value", text));
+                    None
+                }
+            }
+        }
+    };
+    if !problems.is_empty() {
+        return Err(AppError::Invalid(problems));
+    }
+    Ok(AssetQuery {
+        q: p.q,
+        unit,
+        kind: p.kind,
+        zone: p.zone,
+        c_min: p.c_min,
+        i_min: p.i_min,
+        a_min: p.a_min,
+        personal: p.personal,
+        overdue: p.overdue,
+        retired: p.retired,
+        sort: p.sort,
+        page,
+        per_page,
+    })
+}
+
+/// An asset with what its page shows: the row's fields, the classification in both languages, the 取扱制限,
+/// the checks' findings and the history.
+fn asset_json(d: &AssetDetail) -> serde_json::Value {
+    let mut v = json!(d.row);
+    if let Some(map) = v.as_object_mut() {
+        map.insert("label_ja".to_owned(), json!(d.label_ja));
+        map.insert("label_en".to_owned(), json!(d.label_en));
+        map.insert("restrictions".to_owned(), json!(d.restrictions));
+        map.insert("findings".to_owned(), json!(d.findings));
+        map.insert("history".to_owned(), json!(d.history));
+        map.insert("editable".to_owned(), json!(d.editable));
+    }
+    v
+}
+
+async fn list_assets(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Query(p): Query<AssetListParams>,
+) -> ApiResult {
+    let q = asset_query(&state, &ctx, p)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let page = assets::list(&state.app, &ctx.actor, &q)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!({
+        "rows": page.rows, "total": page.total, "total_is_exact": page.total_is_exact,
+        "page": page.page, "per_page": page.per_page,
+    }))
+}
+
+async fn get_asset(State(state): State<Arc<AppState>>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult {
+    let d = assets::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(asset_json(&d))
+}
+
+async fn create_asset(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Json(input): Json<AssetInput>,
+) -> ApiResult {
+    let editor = ctx
+        .actor
+        .asset_editor()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let id = assets::create(
+        &state.app,
+        &editor,
+        &ctx.actor.audit_actor(),
+        &input.from_form(),
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    let d = assets::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    created(asset_json(&d))
+}
+
+/// A full replacement, like the form: a field left out is emptied.
+async fn update_asset(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Json(input): Json<AssetInput>,
+) -> ApiResult {
+    let editor = ctx
+        .actor
+        .asset_editor()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    assets::update(
+        &state.app,
+        &editor,
+        &ctx.actor.audit_actor(),
+        id,
+        &input.from_form(),
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    let d = assets::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(asset_json(&d))
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RetireBody {
+    /// 廃止日 (2026-05-19, 令和8年5月19日, R8.5.19 …); today when absent or empty.
+    #[serde(default)]
+    retired_on: Option<String>,
+}
+
+async fn retire_asset(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let editor = ctx
+        .actor
+        .asset_editor()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    // The body may be left out: the asset is retired today.
+    let body: RetireBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RetireBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ctx.fail(AppError::Invalid(vec![
+                FieldError::new("body", "err-json").with("reason", e.to_string()),
+            ]))
+        })?
+    };
+    let on = mamori_app::optional_date(body.retired_on.as_deref().unwrap_or_default()).map_err(
+        |mut e| {
+            e.field = "retired_on".to_owned();
+            ctx.fail(AppError::Invalid(vec![e]))
+        },
+    )?;
+    assets::retire(&state.app, &editor, &ctx.actor.audit_actor(), id, on)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let d = assets::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(asset_json(&d))
 }

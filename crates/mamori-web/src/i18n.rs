@@ -22,6 +22,14 @@ impl Lang {
         }
     }
 
+    /// The same language in the policy's vocabulary (names of kinds, zones, levels, findings).
+    pub fn policy(self) -> mamori_policy::Lang {
+        match self {
+            Lang::Ja => mamori_policy::Lang::Ja,
+            Lang::En => mamori_policy::Lang::En,
+        }
+    }
+
     pub fn parse(code: &str) -> Lang {
         if code.trim().to_lowercase().starts_with("en") {
             Lang::En
@@ -78,6 +86,17 @@ impl Catalog {
         bundle
             .format_pattern(pattern, Some(&fargs), &mut errors)
             .into_owned()
+    }
+}
+
+/// A message in `lang_code` (`ja`, `en`; anything else is Japanese) from the catalogue embedded in this crate,
+/// loaded once. For callers outside the web layer, such as the command line printing an import's
+/// `RowProblem` reasons: `message("ja", problem.key, &problem.args)`. A missing key gives the key itself.
+pub fn message(lang_code: &str, key: &str, args: &[(&str, String)]) -> String {
+    static CATALOG: std::sync::OnceLock<Option<Arc<Catalog>>> = std::sync::OnceLock::new();
+    match CATALOG.get_or_init(|| Catalog::load().ok()) {
+        Some(catalog) => catalog.get(Lang::parse(lang_code), key, args),
+        None => key.to_owned(),
     }
 }
 
@@ -172,5 +191,13 @@ mod tests {
         assert_eq!(Lang::parse(""), Lang::Ja);
         assert_eq!(c.get(Lang::Ja, "nav-org", &[]), "組織");
         assert_eq!(c.get(Lang::En, "nav-org", &[]), "Organisation");
+    }
+
+    #[test]
+    fn messages_are_available_outside_a_request() {
+        let args = [("value", "X".to_owned()), ("first", "3".to_owned())];
+        assert!(message("ja", "err-duplicate-in-file", &args).contains("3行目"));
+        assert!(message("en", "err-duplicate-in-file", &args).contains("row 3"));
+        assert_eq!(message("ja", "no-such-key", &[]), "no-such-key");
     }
 }

@@ -8,6 +8,7 @@ pub mod i18n;
 mod openapi;
 mod page;
 mod pages_admin;
+mod pages_assets;
 mod pages_auth;
 mod pages_changes;
 mod pages_org;
@@ -112,6 +113,22 @@ fn routes() -> Router<Arc<AppState>> {
             "/staff/{id}",
             get(pages_org::staff).post(pages_org::update_staff),
         )
+        .route(
+            "/assets",
+            get(pages_assets::list).post(pages_assets::create),
+        )
+        .route("/assets/new", get(pages_assets::new))
+        .route("/assets/export", get(pages_assets::export))
+        .route(
+            "/assets/import",
+            get(pages_assets::import_form).post(pages_assets::import),
+        )
+        .route(
+            "/assets/{id}",
+            get(pages_assets::show).post(pages_assets::update),
+        )
+        .route("/assets/{id}/edit", get(pages_assets::edit))
+        .route("/assets/{id}/retire", post(pages_assets::retire))
         .route("/roles", get(pages_org::roles).post(pages_org::assign_role))
         .route("/roles/new", get(pages_org::new_role))
         .route("/roles/{id}/end", post(pages_org::end_role))
@@ -146,9 +163,6 @@ fn routes() -> Router<Arc<AppState>> {
         .route("/audit", get(pages_admin::audit))
         .route("/audit/export.jsonl", get(pages_admin::audit_export))
         .merge(api::routes())
-        .layer(axum::extract::DefaultBodyLimit::max(
-            pages_changes::MAX_UPLOAD_BYTES,
-        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             pages_changes::MAX_UPLOAD_BYTES,
         ))

@@ -23,6 +23,129 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/role-assignments"),
     ("post", "/api/v1/role-assignments"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/assets"),
+    ("post", "/api/v1/assets"),
+    ("get", "/api/v1/assets/{id}"),
+    ("put", "/api/v1/assets/{id}"),
+    ("post", "/api/v1/assets/{id}/retire"),
+];
+
+/// The fields of an asset as typed (form, sheet row or JSON): every value a string.
+const ASSET_INPUT_FIELDS: &[(&str, &str)] = &[
+    (
+        "asset_no",
+        "資産番号 (required; 1–40 characters, no spaces; full-width letters and digits are folded)",
+    ),
+    ("name", "資産名 (required, up to 200 characters)"),
+    (
+        "kind",
+        "種別: information, paper, system, network, media, system_document, or the Japanese name (情報（電子）, 情報（紙）, 情報システム, ネットワーク, 電磁的記録媒体, システム関連文書)",
+    ),
+    (
+        "owner_code",
+        "所管課の組織コード; must be within the caller's reach",
+    ),
+    (
+        "owner",
+        "所管課 by path (総務部/情報政策課) or, when unique, by name; used when owner_code is empty, checked against it otherwise",
+    ),
+    ("manager_no", "管理者の職員番号"),
+    (
+        "manager",
+        "管理者 by name, used when unique and manager_no is empty",
+    ),
+    (
+        "confidentiality",
+        "機密性: a level id of the municipality's scheme (mic-2024: 1, 2, 3C, 3B, 3A); 機密性3B and C3B are read too; empty = unclassified",
+    ),
+    (
+        "integrity",
+        "完全性: a level id (mic-2024: 1, 2); empty = unclassified",
+    ),
+    (
+        "availability",
+        "可用性: a level id (mic-2024: 1, 2); empty = unclassified",
+    ),
+    (
+        "personal",
+        "個人情報: ○/×, はい/いいえ, yes/no, true/false, on/1 (empty = no)",
+    ),
+    (
+        "sensitive_personal",
+        "要配慮個人情報 (as personal; implies personal)",
+    ),
+    (
+        "specific_personal",
+        "特定個人情報 (as personal; implies personal)",
+    ),
+    (
+        "my_number_work",
+        "事務区分: use (個人番号利用事務) or related (個人番号関係事務); needs specific_personal",
+    ),
+    ("pif_ref", "個人情報ファイル簿 reference"),
+    ("pia_ref", "特定個人情報保護評価 reference"),
+    (
+        "zone",
+        "三層区分: my_number, lgwan, internet, paper_or_none, or the Japanese name (マイナンバー利用事務系, LGWAN接続系, インターネット接続系, 紙/対象外)",
+    ),
+    ("storage", "保存場所"),
+    ("media", "媒体"),
+    ("retention", "保存期間"),
+    ("disposal", "廃棄方法"),
+    ("related_systems", "関連システム"),
+    (
+        "notes",
+        "備考 (line breaks allowed, up to 2,000 characters)",
+    ),
+    (
+        "next_review",
+        "次回見直し日: 2026-05-19, 2026/05/19, 令和8年5月19日, R8.5.19",
+    ),
+];
+
+/// The query parameters of `GET /api/v1/assets`.
+const ASSET_FILTERS: &[(&str, &str, &str)] = &[
+    (
+        "q",
+        "string",
+        "Free text over 資産番号, 資産名, 保存場所, 媒体, 関連システム, 備考; one character (税) or more; hiragana matches katakana, full-width matches half-width; space-separated terms must all match",
+    ),
+    (
+        "unit",
+        "string",
+        "A unit id or 組織コード: assets of that unit and every unit below it",
+    ),
+    ("kind", "string", "種別 (code or Japanese name)"),
+    ("zone", "string", "三層区分 (code or Japanese name)"),
+    (
+        "c_min",
+        "string",
+        "機密性 at least this level (a level id of the scheme)",
+    ),
+    ("i_min", "string", "完全性 at least this level"),
+    ("a_min", "string", "可用性 at least this level"),
+    (
+        "personal",
+        "string",
+        "personal (個人情報), sensitive (要配慮個人情報) or specific (特定個人情報)",
+    ),
+    (
+        "overdue",
+        "string",
+        "on/1/true: only assets whose 次回見直し日 has passed",
+    ),
+    (
+        "retired",
+        "string",
+        "on/1/true: include retired (廃止) assets",
+    ),
+    (
+        "sort",
+        "string",
+        "asset_no (default), name, confidentiality (highest first), review (earliest first)",
+    ),
+    ("page", "integer", "Page, from 1"),
+    ("per_page", "integer", "Rows a page, 1–200 (default 50)"),
 ];
 
 fn schema_ref(name: &str) -> Value {
@@ -91,13 +214,45 @@ fn operation(method: &str, path: &str) -> Value {
             Some("AssignForm"),
             json!({"type": "object"}),
         ),
+        ("get", "/api/v1/assets") => (
+            "情報資産管理台帳: assets within the caller's reach, filtered, sorted and paginated on the server. The total is counted up to 1,000 (total_is_exact false beyond)",
+            None,
+            json!({"type": "object", "properties": {
+                "rows": {"type": "array", "items": schema_ref("Asset")},
+                "total": {"type": "integer"}, "total_is_exact": {"type": "boolean"},
+                "page": {"type": "integer"}, "per_page": {"type": "integer"}}}),
+        ),
+        ("post", "/api/v1/assets") => (
+            "Register an asset (情報セキュリティ責任者・管理者 in their units; 統括 and system administrators anywhere)",
+            Some("AssetInput"),
+            schema_ref("AssetDetail"),
+        ),
+        ("get", "/api/v1/assets/{id}") => (
+            "One asset with its classification label, 取扱制限, the checks' findings and its history",
+            None,
+            schema_ref("AssetDetail"),
+        ),
+        ("put", "/api/v1/assets/{id}") => (
+            "Replace an asset's fields, like the form: a field left out is emptied",
+            Some("AssetInput"),
+            schema_ref("AssetDetail"),
+        ),
+        ("post", "/api/v1/assets/{id}/retire") => (
+            "Retire (廃止) an asset: it stays in the register with its history, out of the default list",
+            Some("RetireInput"),
+            schema_ref("AssetDetail"),
+        ),
         _ => (
             "Audit trail entries, newest first: action, actor, target_type, target_id, from, to, page, per_page",
             None,
             list_of("AuditEntry"),
         ),
     };
-    let ok_status = if method == "post" { "201" } else { "200" };
+    let ok_status = if method == "post" && !path.ends_with("/retire") {
+        "201"
+    } else {
+        "200"
+    };
     let mut op = json!({
         "summary": summary,
         "responses": {
@@ -117,6 +272,17 @@ fn operation(method: &str, path: &str) -> Value {
             "parameters".to_owned(),
             json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]),
         );
+    }
+    if (method, path) == ("get", "/api/v1/assets")
+        && let Some(map) = op.as_object_mut()
+    {
+        let params: Vec<Value> = ASSET_FILTERS
+            .iter()
+            .map(|(name, kind, description)| {
+                json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": kind}})
+            })
+            .collect();
+        map.insert("parameters".to_owned(), Value::Array(params));
     }
     op
 }
@@ -144,7 +310,7 @@ pub fn spec() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Mamori API", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "情報セキュリティ基本方針の運用: organisation, staff, statutory roles, audit trail."},
+                 "description": "情報セキュリティ基本方針の運用: organisation, staff, statutory roles, the information asset register, audit trail."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"cookie": []}],
         "paths": paths,
@@ -175,6 +341,11 @@ pub fn spec() -> Value {
                     "seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
                     "action": {"type": "string"}, "action_code": {"type": "integer"}, "target_type": {"type": "string"},
                     "target_id": {"type": "string"}, "summary": {"type": "object"}, "hash": {"type": "string"}, "prev_hash": {"type": "string"}}},
+                "Asset": asset_schema(),
+                "AssetDetail": asset_detail_schema(),
+                "AssetInput": asset_input_schema(),
+                "RetireInput": {"type": "object", "properties": {
+                    "retired_on": {"type": "string", "description": "廃止日 (2026-05-19, 令和8年5月19日, R8.5.19); today when left out. The body may be left out."}}},
                 "UnitForm": strings(&["code", "name", "name_kana", "level", "organ_kind", "parent_id", "in_scope"]),
                 "FacilityForm": strings(&["code", "name", "address", "org_unit_id", "connected_outside", "note"]),
                 "StaffForm": strings(&["staff_no", "name", "name_kana", "email", "kind", "org_unit_id", "active"]),
@@ -186,6 +357,69 @@ pub fn spec() -> Value {
             },
         },
     })
+}
+
+fn asset_input_schema() -> Value {
+    let props: serde_json::Map<String, Value> = ASSET_INPUT_FIELDS
+        .iter()
+        .map(|(name, description)| {
+            (
+                (*name).to_owned(),
+                json!({"type": "string", "description": description}),
+            )
+        })
+        .collect();
+    json!({"type": "object", "required": ["asset_no", "name", "kind"], "properties": props})
+}
+
+fn asset_schema() -> Value {
+    let s = json!({"type": "string"});
+    let ns = json!({"type": ["string", "null"]});
+    let b = json!({"type": "boolean"});
+    let ni = json!({"type": ["integer", "null"]});
+    let nd = json!({"type": ["string", "null"], "format": "date"});
+    json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "asset_no": s, "name": s,
+        "kind": {"enum": ["information", "paper", "system", "network", "media", "system_document"]},
+        "owner_unit_id": ni, "owner_code": s, "owner_path": s,
+        "manager_staff_id": ni, "manager_no": s, "manager_name": s,
+        "confidentiality": ns, "integrity": ns, "availability": ns,
+        "label": {"type": "string", "description": "C3B-I2-A2; C? for an axis not classified"},
+        "personal": b, "sensitive_personal": b, "specific_personal": b,
+        "my_number_work": {"enum": ["use", "related", null]},
+        "pif_ref": s, "pia_ref": s,
+        "zone": {"enum": ["my_number", "lgwan", "internet", "paper_or_none", null]},
+        "storage": s, "media": s, "retention": s, "disposal": s, "related_systems": s, "notes": s,
+        "next_review": nd, "review_overdue": b, "retired": b, "retired_on": nd,
+        "updated_at": {"type": "string", "format": "date-time"}}})
+}
+
+fn asset_detail_schema() -> Value {
+    let mut v = asset_schema();
+    if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {
+        let text = json!({"type": "object", "properties": {"ja": {"type": "string"}, "en": {"type": "string"}}});
+        props.insert(
+            "label_ja".to_owned(),
+            json!({"type": "string", "description": "機密性3B・完全性2・可用性2"}),
+        );
+        props.insert("label_en".to_owned(), json!({"type": "string"}));
+        props.insert("restrictions".to_owned(), json!({"type": "array", "description": "取扱制限 the classification brings", "items": {"type": "object", "properties": {
+            "id": {"type": "string"}, "axis": {"enum": ["confidentiality", "integrity", "availability"]},
+            "min_level": {"type": "string"}, "text": text, "example": {"type": "boolean", "description": "an example text the city must adapt"}}}}));
+        props.insert(
+            "findings".to_owned(),
+            json!({"type": "array", "items": {"type": "object", "properties": {
+            "check_id": {"type": "string"}, "clause": {"type": "string"},
+            "severity": {"enum": ["info", "low", "medium", "high", "critical"]},
+            "subject": {"type": "object"}, "message": text, "link": {"type": "string"}}}}),
+        );
+        props.insert("history".to_owned(), json!({"type": "array", "description": "From the audit chain, newest first", "items": {"type": "object", "properties": {
+            "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
+            "action": {"enum": ["asset.created", "asset.updated", "asset.retired"]},
+            "summary": {"type": "object", "description": "created: {field: value}; changed: {field: [before, after]}"}}}}));
+        props.insert("editable".to_owned(), json!({"type": "boolean"}));
+    }
+    v
 }
 
 pub async fn document() -> Json<Value> {

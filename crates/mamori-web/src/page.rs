@@ -49,6 +49,8 @@ fn nav(tr: &Tr, a: &Actor) -> Vec<(String, String)> {
         items.push(("/roles".to_owned(), tr.get("nav-roles")));
     }
     items.push(("/facilities".to_owned(), tr.get("nav-facilities")));
+    // Everyone signed in has a register to see: the app scopes it (their units, what they manage, or none).
+    items.push(("/assets".to_owned(), tr.get("nav-assets")));
     if a.audit_reader().is_some() {
         items.push(("/audit".to_owned(), tr.get("nav-audit")));
     }
@@ -169,6 +171,8 @@ pub struct Cell {
     pub text: String,
     pub href: Option<String>,
     pub indent: usize,
+    /// A class from the stylesheet (`overdue`), or empty.
+    pub class: &'static str,
 }
 
 impl Cell {
@@ -183,8 +187,14 @@ impl Cell {
         Cell {
             text: text.into(),
             href: Some(href.into()),
-            indent: 0,
+            ..Default::default()
         }
+    }
+
+    /// The same cell, styled with a class of the stylesheet.
+    pub fn class(mut self, class: &'static str) -> Cell {
+        self.class = class;
+        self
     }
 }
 
@@ -202,6 +212,8 @@ pub struct TablePage {
     pub actions: Vec<(String, String)>,
     pub filters: Vec<Field>,
     pub filter_label: String,
+    /// Problems with the request (a filter value not understood), shown above the table.
+    pub errors: Vec<String>,
     pub summary: Option<String>,
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
@@ -217,6 +229,7 @@ impl TablePage {
             actions: Vec::new(),
             filters: Vec::new(),
             filter_label: tr.get("action-filter"),
+            errors: Vec::new(),
             summary: None,
             columns,
             rows,

@@ -70,6 +70,7 @@ pub async fn tree(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
                     text: u.name.clone(),
                     href: Some(format!("/org/units/{}", u.id)),
                     indent: n.depth.min(4),
+                    ..Default::default()
                 },
                 // The code leads to the unit's staff (and below), for those who may read staff lists.
                 if ctx.actor.outsider {

@@ -80,7 +80,11 @@ impl Db {
                 self.key_path().display()
             )
         })?;
-        Ok(App::new(store, key, Config::default())?)
+        let config = Config {
+            catalog_dir: Some(self.data_dir.join("catalog")),
+            ..Config::default()
+        };
+        Ok(App::new(store, key, config)?)
     }
 }
 
@@ -124,6 +128,19 @@ enum Command {
         /// Staff to add.
         #[arg(long, default_value_t = 10000)]
         staff: usize,
+        /// Information assets to add, spread over the units.
+        #[arg(long, default_value_t = 0)]
+        assets: usize,
+    },
+    /// Read a register sheet (xlsx or CSV) into Mamori.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Write a register as a sheet.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
     },
     /// Write a consistent copy of the running SQLite database.
     Backup {
@@ -141,6 +158,55 @@ enum Command {
         /// Replace an existing database.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// 情報資産管理台帳: upsert by 資産番号; all rows or none. Exit 1 when any row is refused.
+    Assets {
+        #[command(flatten)]
+        db: Db,
+        /// The sheet: .xlsx, or .csv in UTF-8 (with or without BOM) or Shift_JIS.
+        file: PathBuf,
+        /// Check every row and say what would change, without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// CSV encoding: auto, utf-8 or shift_jis.
+        #[arg(long, default_value = "auto")]
+        encoding: String,
+        /// Language of the messages: ja or en.
+        #[arg(long, env = "MAMORI_LANG", default_value = "ja")]
+        lang: String,
+        /// Municipality code (when the database holds more than one).
+        #[arg(long)]
+        municipality: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// 情報資産管理台帳, every asset in force (with --retired, retired ones too).
+    Assets {
+        #[command(flatten)]
+        db: Db,
+        /// xlsx or csv.
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        /// CSV encoding: utf-8 (with BOM, as Excel expects) or shift_jis.
+        #[arg(long)]
+        encoding: Option<String>,
+        #[arg(long)]
+        output: PathBuf,
+        /// Include retired assets.
+        #[arg(long)]
+        retired: bool,
+        /// Language of the messages: ja or en.
+        #[arg(long, env = "MAMORI_LANG", default_value = "ja")]
+        lang: String,
+        /// Municipality code (when the database holds more than one).
+        #[arg(long)]
+        municipality: Option<String>,
     },
 }
 
@@ -243,7 +309,53 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 println!("{}", serde_json::to_string(&c)?);
             }
         }
-        Command::Seed { db, units, staff } => {
+        Command::Import {
+            what:
+                ImportCommand::Assets {
+                    db,
+                    file,
+                    dry_run,
+                    encoding,
+                    lang,
+                    municipality,
+                },
+        } => {
+            return import_assets(
+                &db,
+                &file,
+                dry_run,
+                &encoding,
+                &lang,
+                municipality.as_deref(),
+            )
+            .await;
+        }
+        Command::Export {
+            what:
+                ExportCommand::Assets {
+                    db,
+                    format,
+                    encoding,
+                    output,
+                    retired,
+                    lang,
+                    municipality,
+                },
+        } => {
+            let options = ExportOptions {
+                format,
+                encoding,
+                retired,
+                lang,
+            };
+            return export_assets(&db, &options, &output, municipality.as_deref()).await;
+        }
+        Command::Seed {
+            db,
+            units,
+            staff,
+            assets,
+        } => {
             let app = db.app().await?;
             if org::first_municipality(app.store().conn()).await?.is_some() {
                 bail!("the database is not empty: seed a fresh one");
@@ -253,10 +365,15 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             demo::synthetic(&app, mid, units, staff)
                 .await
                 .map_err(describe)?;
+            if assets > 0 {
+                demo::synthetic_assets(&app, mid, assets)
+                    .await
+                    .map_err(describe)?;
+            }
             // A bulk load leaves the planner without statistics until autovacuum (or SQLite's next optimize).
             app.store().optimize().await?;
             println!(
-                "seeded {units} units and {staff} staff in {:.1} s",
+                "seeded {units} units, {staff} staff and {assets} assets in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
         }
@@ -382,6 +499,188 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `mamori import assets`: prints every problem (row, column, value, reason) and what changes.
+async fn import_assets(
+    db: &Db,
+    file: &Path,
+    dry_run: bool,
+    encoding: &str,
+    lang: &str,
+    municipality: Option<&str>,
+) -> anyhow::Result<std::process::ExitCode> {
+    use mamori_app::assets::{AssetEditor, sheet};
+    use mamori_sheet::EncodingChoice;
+    let encoding = match encoding
+        .to_ascii_lowercase()
+        .replace(['-', '_'], "")
+        .as_str()
+    {
+        "auto" => EncodingChoice::Auto,
+        "utf8" => EncodingChoice::Utf8,
+        "shiftjis" | "sjis" | "cp932" => EncodingChoice::ShiftJis,
+        other => bail!("unknown encoding {other:?}: use auto, utf-8 or shift_jis"),
+    };
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let app = db.app().await?;
+    let mid = municipality_id(&app, municipality).await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let result = sheet::import(
+        &app,
+        &AssetEditor::for_cli(mid),
+        &mamori_app::AuditActor::cli(),
+        &name,
+        &bytes,
+        encoding,
+        dry_run,
+        &progress,
+    )
+    .await;
+    bar.finish_and_clear();
+    let say = |key: &str, args: &[(&str, String)]| mamori_web::i18n::message(lang, key, args);
+    let report = match result {
+        Ok(r) => r,
+        Err(mamori_app::AppError::Invalid(errors)) => {
+            for e in &errors {
+                eprintln!("{}: {}", file.display(), say(e.key, &e.args));
+            }
+            return Ok(std::process::ExitCode::from(1));
+        }
+        Err(e) => return Err(anyhow::Error::new(e)),
+    };
+    for column in &report.unknown_columns {
+        eprintln!(
+            "{}",
+            say("import-unknown-column", &[("column", column.clone())])
+        );
+    }
+    for p in &report.problems {
+        eprintln!(
+            "{}",
+            say(
+                "import-problem-line",
+                &[
+                    ("line", p.line.to_string()),
+                    ("column", p.column.clone()),
+                    ("value", p.value.clone()),
+                    ("reason", say(p.key, &p.args)),
+                ]
+            )
+        );
+    }
+    let counts = [
+        ("rows", report.rows.to_string()),
+        ("created", report.created.to_string()),
+        ("updated", report.updated.to_string()),
+        ("unchanged", report.unchanged.to_string()),
+        ("problems", report.problems.len().to_string()),
+    ];
+    let summary_key = if !report.problems.is_empty() {
+        "import-summary-refused"
+    } else if report.applied {
+        "import-summary-applied"
+    } else {
+        "import-summary-dry-run"
+    };
+    println!("{}", say(summary_key, &counts));
+    if dry_run {
+        for c in &report.changes {
+            match &c.action {
+                sheet::RowAction::Create => println!("  {} {} +", c.line, c.asset_no),
+                sheet::RowAction::Update { fields } => {
+                    println!("  {} {} ~ {}", c.line, c.asset_no, fields.join(", "))
+                }
+            }
+        }
+    }
+    Ok(if report.problems.is_empty() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::from(1)
+    })
+}
+
+struct ExportOptions {
+    format: String,
+    encoding: Option<String>,
+    retired: bool,
+    lang: String,
+}
+
+/// `mamori export assets`: the register as xlsx or CSV; the file is written only when complete. Exit 1 when
+/// the register cannot be written as asked (a character Shift_JIS lacks).
+async fn export_assets(
+    db: &Db,
+    options: &ExportOptions,
+    output: &Path,
+    municipality: Option<&str>,
+) -> anyhow::Result<std::process::ExitCode> {
+    use mamori_app::assets::{AssetQuery, sheet};
+    let Some(format) = sheet::ExportFormat::parse(&options.format, options.encoding.as_deref())
+    else {
+        bail!(
+            "unknown format {:?} or encoding {:?}: use --format xlsx|csv and --encoding utf-8|shift_jis",
+            options.format,
+            options.encoding
+        );
+    };
+    let retired = options.retired;
+    let app = db.app().await?;
+    let mid = municipality_id(&app, municipality).await?;
+    let actor = cli_actor(mid);
+    let query = AssetQuery {
+        retired: retired.then(|| "on".to_owned()),
+        ..Default::default()
+    };
+    let (bytes, rows) =
+        match sheet::export(&app, &actor, &mamori_app::AuditActor::cli(), &query, format).await {
+            Ok(done) => done,
+            Err(mamori_app::AppError::Invalid(errors)) => {
+                for e in &errors {
+                    eprintln!(
+                        "{}",
+                        mamori_web::i18n::message(&options.lang, e.key, &e.args)
+                    );
+                }
+                return Ok(std::process::ExitCode::from(1));
+            }
+            Err(e) => return Err(anyhow::Error::new(e)),
+        };
+    let tmp = output.with_extension("partial");
+    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, output).with_context(|| format!("cannot write {}", output.display()))?;
+    println!("{rows} assets written to {}", output.display());
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The command line reads with the server's own authority (whoever runs it can read the database anyway).
+fn cli_actor(municipality_id: i64) -> mamori_app::Actor {
+    mamori_app::Actor {
+        account_id: 0,
+        municipality_id,
+        login: mamori_app::AuditActor::cli().label,
+        display_name: "command line".to_owned(),
+        staff_id: None,
+        system_admin: true,
+        outsider: false,
+        roles: Vec::new(),
+        outsider_scope: Vec::new(),
+        must_change_password: false,
+        mfa_enrolled: true,
+    }
 }
 
 fn describe(e: mamori_app::AppError) -> anyhow::Error {

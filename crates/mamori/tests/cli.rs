@@ -2,87 +2,12 @@
 //! back up and restore — on SQLite and (where the command applies) PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 
 use mamori_store::Store;
-use mamori_store::sea_orm::ConnectionTrait;
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join("mamori-cli-tests")
-        .join(hex::encode(rand::random::<[u8; 6]>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn mamori(data_dir: &Path, database: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mamori"));
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("MAMORI_LOG", "error")
-        .env_remove("MAMORI_DATABASE_URL");
-    if let Some(db) = database {
-        cmd.arg("--database").arg(db);
-    }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn sqlite_url(dir: &Path) -> String {
-    format!("sqlite://{}?mode=rwc", dir.join("mamori.sqlite3").display())
-}
-
-async fn sql(url: &str, statement: &str) {
-    let store = Store::connect(url).await.unwrap();
-    store.conn().execute_unprepared(statement).await.unwrap();
-    store.close().await.unwrap();
-}
-
-fn pg_database() -> String {
-    let admin = std::env::var("MAMORI_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("mamori_cli_{}", hex::encode(rand::random::<[u8; 5]>()));
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin.clone());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store = Store::connect(&admin)
-            .await
-            .expect("PostgreSQL must be reachable (MAMORI_TEST_POSTGRES)");
-        store
-            .conn()
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        store.close().await.unwrap();
-    });
-    format!("{base}/{name}")
-}
+mod common;
+use common::*;
 
 /// The same operator session on each backend: migrate, create an administrator and an ordinary account,
 /// refuse a duplicate, take a token, verify the chain.

@@ -141,6 +141,8 @@ pub struct Lookup {
     units_by_id: HashMap<i64, UnitRef>,
     units_by_code: HashMap<String, UnitRef>,
     units_by_path: HashMap<String, UnitRef>,
+    /// Every tail of two or more segments of every path (`市民部/市民課` of `市長部局/市民部/市民課`).
+    units_by_tail: HashMap<String, Vec<UnitRef>>,
     units_by_name: HashMap<String, Vec<UnitRef>>,
     staff_by_no: HashMap<String, StaffRef>,
     staff_by_name: HashMap<String, Vec<StaffRef>>,
@@ -156,6 +158,7 @@ impl Lookup {
             units_by_id: HashMap::new(),
             units_by_code: HashMap::new(),
             units_by_path: HashMap::new(),
+            units_by_tail: HashMap::new(),
             units_by_name: HashMap::new(),
             staff_by_no: HashMap::new(),
             staff_by_name: HashMap::new(),
@@ -176,6 +179,14 @@ impl Lookup {
             lookup.units_by_id.insert(u.id, r.clone());
             lookup.units_by_code.insert(u.code.clone(), r.clone());
             lookup.units_by_path.insert(r.path_key.clone(), r.clone());
+            let segments: Vec<&str> = r.path_key.split('/').collect();
+            for start in 1..segments.len().saturating_sub(1) {
+                lookup
+                    .units_by_tail
+                    .entry(segments[start..].join("/"))
+                    .or_default()
+                    .push(r.clone());
+            }
             lookup
                 .units_by_name
                 .entry(text::search_key(&u.name))
@@ -254,14 +265,16 @@ impl Lookup {
             }
             unit
         } else if !owner.is_empty() {
-            if let Some(unit) = self.units_by_path.get(&path_key(owner)) {
+            let key = path_key(owner);
+            if let Some(unit) = self.units_by_path.get(&key) {
                 unit
             } else {
-                match self
-                    .units_by_name
-                    .get(&text::search_key(owner))
-                    .map(Vec::as_slice)
-                {
+                let candidates = if key.contains('/') {
+                    self.units_by_tail.get(&key)
+                } else {
+                    self.units_by_name.get(&key)
+                };
+                match candidates.map(Vec::as_slice) {
                     Some([unit]) => unit,
                     Some(many) if !many.is_empty() => {
                         let candidates: Vec<String> = many

@@ -65,7 +65,7 @@ impl Actor {
             .filter(|r| matches!(r.role, BureauOfficer | DivisionManager))
             .map(|r| r.tree_path.clone())
             .collect();
-        (!posts.is_empty()).then(|| AssetEditor {
+        (!posts.is_empty()).then_some(AssetEditor {
             municipality_id: self.municipality_id,
             reach: Reach::Subtrees(posts),
         })

@@ -190,7 +190,16 @@ fn display_name(key: &str) -> &'static str {
         .unwrap_or("")
 }
 
-fn problem(sheet: &Sheet, row: &mamori_sheet::Row, e: FieldError) -> RowProblem {
+fn problem(sheet: &Sheet, row: &mamori_sheet::Row, mut e: FieldError) -> RowProblem {
+    // A unit or a person named only by code is reported at the code's column.
+    for (name, code) in [("owner", "owner_code"), ("manager", "manager_no")] {
+        if e.field == name
+            && sheet.columns.index(name).is_none()
+            && sheet.columns.index(code).is_some()
+        {
+            e.field = code.to_owned();
+        }
+    }
     let value = e
         .args
         .iter()
@@ -470,6 +479,7 @@ fn cells(r: &AssetRow) -> Vec<String> {
 pub async fn export(
     app: &App,
     actor: &Actor,
+    by: &AuditActor,
     q: &AssetQuery,
     format: ExportFormat,
 ) -> AppResult<(Vec<u8>, usize)> {
@@ -495,7 +505,7 @@ pub async fn export(
     let mut tx = app.write().await?;
     tx.audit(
         actor.municipality_id,
-        &actor.audit_actor(),
+        by,
         Action::DataExported,
         ("asset_export", String::new()),
         json!({"what": "assets", "rows": rows.len(), "format": format.extension(), "filters": q}),
