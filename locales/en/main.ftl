@@ -424,3 +424,8 @@ err-export-format = “{ $value }” is not an export format (xlsx, csv, csv-sji
 err-file-required = Choose a file.
 err-json = The body is not valid JSON: { $reason }
 sheet-unencodable = Row { $line }, column “{ $column }”: the character “{ $character }” ({ $codepoint }) cannot be written in { $encoding }. Export as Excel (xlsx) or CSV (UTF-8) instead.
+
+## Classification scheme
+scheme-title = Classification scheme of information assets
+scheme-intro = Choose the scheme by which assets are classified for confidentiality, integrity and availability. It cannot be changed while any asset is classified. The texts come from the files in catalog/classification/.
+field-scheme = Scheme

@@ -424,3 +424,8 @@ err-export-format = 「{ $value }」は出力形式にありません（xlsx、c
 err-file-required = ファイルを選んでください。
 err-json = JSON として読めません: { $reason }
 sheet-unencodable = { $line }行目「{ $column }」の文字「{ $character }」（{ $codepoint }）は { $encoding } では書き出せません。Excel (xlsx) か CSV (UTF-8) で出力してください。
+
+## 分類体系
+scheme-title = 情報資産の分類体系
+scheme-intro = 資産の機密性・完全性・可用性をどの分類体系で区分するかを選びます。分類済みの資産がある間は変更できません。体系の文言は catalog/classification/ のファイルで定義されています。
+field-scheme = 分類体系

@@ -160,6 +160,10 @@ fn routes() -> Router<Arc<AppState>> {
             "/settings",
             get(pages_admin::settings_form).post(pages_admin::settings),
         )
+        .route(
+            "/settings/classification",
+            get(pages_admin::scheme_form).post(pages_admin::scheme),
+        )
         .route("/audit", get(pages_admin::audit))
         .route("/audit/export.jsonl", get(pages_admin::audit_export))
         .merge(api::routes())

@@ -489,19 +489,106 @@ fn settings_page(ctx: &Ctx, s: &SecuritySettingsForm, errors: &[FieldError]) -> 
         )
         .required(),
     ];
-    let page = FormPage::new(
+    let mut page = FormPage::new(
         Page::new(tr, Some(&ctx.actor), "/settings", tr.get("settings-title")),
         "/settings",
         fields,
         tr.get("action-save"),
     )
     .with_errors(tr, errors);
+    page.links.push((
+        "/settings/classification".to_owned(),
+        tr.get("scheme-title"),
+    ));
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
     (status, render(&page)).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct SchemeForm {
+    #[serde(default)]
+    scheme: String,
+}
+
+async fn scheme_page(state: &AppState, ctx: &Ctx, errors: &[FieldError]) -> Response {
+    let Some(cap) = ctx.actor.account_admin() else {
+        return ctx.fail(AppError::Forbidden);
+    };
+    let tr = &ctx.tr;
+    let lang = if tr.lang == crate::i18n::Lang::Ja {
+        mamori_policy::Lang::Ja
+    } else {
+        mamori_policy::Lang::En
+    };
+    let current = match settings::classification_scheme(
+        state.app.store().conn(),
+        cap.municipality_id,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return ctx.fail(e),
+    };
+    let options = state
+        .app
+        .schemes()
+        .iter()
+        .map(|s| {
+            (
+                s.id().to_owned(),
+                format!("{} ({})", s.name().get(lang), s.id()),
+            )
+        })
+        .collect();
+    let mut page = FormPage::new(
+        Page::new(
+            tr,
+            Some(&ctx.actor),
+            "/settings/classification",
+            tr.get("scheme-title"),
+        ),
+        "/settings/classification",
+        vec![Field::new("scheme", tr.get("field-scheme"), "select", current).options(options)],
+        tr.get("action-save"),
+    )
+    .with_errors(tr, errors);
+    page.intro = Some(tr.get("scheme-intro"));
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, render(&page)).into_response()
+}
+
+pub async fn scheme_form(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
+    scheme_page(&state, &ctx, &[]).await
+}
+
+pub async fn scheme(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Form(f): Form<SchemeForm>,
+) -> Response {
+    let Some(cap) = ctx.actor.account_admin() else {
+        return ctx.fail(AppError::Forbidden);
+    };
+    match settings::set_classification_scheme(
+        &state.app,
+        &cap,
+        &ctx.actor.audit_actor(),
+        f.scheme.trim(),
+    )
+    .await
+    {
+        Ok(()) => Redirect::to("/settings/classification").into_response(),
+        Err(AppError::Invalid(errors)) => scheme_page(&state, &ctx, &errors).await,
+        Err(e) => ctx.fail(e),
+    }
 }
 
 pub async fn settings_form(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {

@@ -698,3 +698,40 @@ async fn the_api_lists_creates_replaces_and_retires_assets() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_scheme_is_chosen_by_an_administrator_and_kept_while_assets_are_classified() {
+    both(async |s: TestServer| {
+        let admin = s.signed_in("admin").await;
+        let (status, body) = page(&s, &admin, "/settings/classification").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body.contains("mic-2024") && body.contains("mic-legacy"),
+            "{body}"
+        );
+        // The demo register is classified under mic-2024 (17 of its 18 assets): switching would strand their levels.
+        let r = admin
+            .post(s.url("/settings/classification"))
+            .form(&[("scheme", "mic-legacy")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text().await.unwrap().contains("分類済みの資産が17件"),
+            "A-0009 of the 18 is not classified yet"
+        );
+        let r = admin
+            .post(s.url("/settings/classification"))
+            .form(&[("scheme", "no-such-scheme")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        // Only administrators choose it.
+        let kacho = s.signed_in("kacho").await;
+        let (status, _) = page(&s, &kacho, "/settings/classification").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    })
+    .await;
+}
