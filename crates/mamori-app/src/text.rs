@@ -31,9 +31,11 @@ pub fn contains_pattern(needle: &str) -> String {
     out
 }
 
-/// Whether an HTML checkbox (or a JSON "true") was ticked.
+/// Whether an HTML checkbox (or a JSON "true", or a query's `1` / `yes`) was ticked.
 pub fn checked(value: &Option<String>) -> bool {
-    value.as_deref().is_some_and(|v| v == "on" || v == "true")
+    value
+        .as_deref()
+        .is_some_and(|v| matches!(v, "on" | "true" | "1" | "yes"))
 }
 
 /// Trims a field and refuses control characters; the limit is in characters.

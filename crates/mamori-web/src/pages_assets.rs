@@ -88,8 +88,7 @@ fn non_empty(s: &str) -> Option<String> {
 }
 
 fn is_on(v: &Option<String>) -> bool {
-    v.as_deref()
-        .is_some_and(|v| matches!(v, "1" | "on" | "true" | "yes"))
+    mamori_app::text::checked(v)
 }
 
 // ---- the list ----
@@ -629,12 +628,13 @@ struct Names {
 
 impl Names {
     async fn load(state: &AppState, ctx: &Ctx, detail: &AssetDetail) -> Names {
-        let units = mamori_app::org::all_units(state.app.store().conn(), ctx.actor.municipality_id)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|u| (u.id, format!("{} {}", u.code, u.path)))
-            .collect();
+        let mut units = HashMap::new();
+        if let Some(id) = detail.row.owner_unit_id {
+            units.insert(
+                id,
+                format!("{} {}", detail.row.owner_code, detail.row.owner_path),
+            );
+        }
         let mut staff = HashMap::new();
         if let Some(id) = detail.row.manager_staff_id {
             staff.insert(
@@ -642,30 +642,41 @@ impl Names {
                 format!("{} {}", detail.row.manager_no, detail.row.manager_name),
             );
         }
-        let mut wanted: Vec<i64> = Vec::new();
-        for e in &detail.history {
-            if let Some(v) = e.summary.get("manager_staff") {
-                let values = match v {
-                    serde_json::Value::Array(a) => a.clone(),
-                    other => vec![other.clone()],
-                };
-                for v in values {
-                    if let Some(id) = v.as_str().and_then(|s| s.parse::<i64>().ok())
-                        && !staff.contains_key(&id)
-                        && !wanted.contains(&id)
-                    {
-                        wanted.push(id);
-                    }
-                }
+        // Units and people that the history names beside the current ones, looked up with the reader's
+        // rights; those the reader may not see keep their record number.
+        for id in Self::ids(detail, "owner_unit", &units) {
+            if let Ok(u) = mamori_app::org::unit(&state.app, &ctx.actor, id).await {
+                units.insert(id, format!("{} {}", u.code, u.path));
             }
         }
-        // People the reader may not look up keep their record number.
-        for id in wanted.into_iter().take(20) {
+        for id in Self::ids(detail, "manager_staff", &staff) {
             if let Ok(s) = mamori_app::staff::get(&state.app, &ctx.actor, id).await {
                 staff.insert(id, format!("{} {}", s.staff_no, s.name));
             }
         }
         Names { units, staff }
+    }
+
+    /// The ids a history's `field` mentions that are not named yet (at most 20).
+    fn ids(detail: &AssetDetail, field: &str, known: &HashMap<i64, String>) -> Vec<i64> {
+        let mut wanted: Vec<i64> = Vec::new();
+        for e in &detail.history {
+            let values = match e.summary.get(field) {
+                Some(serde_json::Value::Array(a)) => a.clone(),
+                Some(other) => vec![other.clone()],
+                None => continue,
+            };
+            for v in values {
+                if let Some(id) = v.as_str().and_then(|s| s.parse::<i64>().ok())
+                    && !known.contains_key(&id)
+                    && !wanted.contains(&id)
+                {
+                    wanted.push(id);
+                }
+            }
+        }
+        wanted.truncate(20);
+        wanted
     }
 }
 
@@ -1009,6 +1020,10 @@ fn form_fields(
     let text = |name: &str, key: &str, v: &Option<String>| {
         Field::new(name, tr.get(key), "text", text_value(v))
     };
+    let level = |axis: Axis, name: &str, v: &Option<String>| {
+        Field::new(name, label(tr, name), "select", text_value(v))
+            .options(level_options(tr, scheme, axis))
+    };
     vec![
         text("asset_no", "field-asset-no", &input.asset_no)
             .required()
@@ -1030,27 +1045,13 @@ fn form_fields(
         .options(owners),
         text("manager_no", "field-asset-manager-no", &input.manager_no)
             .hint(tr.get("hint-manager-no")),
-        Field::new(
+        level(
+            Axis::Confidentiality,
             "confidentiality",
-            tr.get("field-confidentiality"),
-            "select",
-            text_value(&input.confidentiality),
-        )
-        .options(level_options(tr, scheme, Axis::Confidentiality)),
-        Field::new(
-            "integrity",
-            tr.get("field-integrity"),
-            "select",
-            text_value(&input.integrity),
-        )
-        .options(level_options(tr, scheme, Axis::Integrity)),
-        Field::new(
-            "availability",
-            tr.get("field-availability"),
-            "select",
-            text_value(&input.availability),
-        )
-        .options(level_options(tr, scheme, Axis::Availability)),
+            &input.confidentiality,
+        ),
+        level(Axis::Integrity, "integrity", &input.integrity),
+        level(Axis::Availability, "availability", &input.availability),
         Field::new(
             "personal",
             tr.get("field-personal"),

@@ -90,10 +90,9 @@ fn register_round_trips(dir: &Path, database: Option<&str>) {
         "4行目 資産名 (B)",                     // an empty required cell
         "5行目 所管課 (D)「存在しない課」",     // an unknown unit
         "6行目 次回見直し日 (F)「2027/13/45」", // not a date
-        "7行目 資産番号 (A)「B-005」",          // a duplicate within the file…
-        "6行目",                                // …naming the line where it first appears
-        "8行目 個人情報 (G)「たぶん」",         // not a yes or no
-        "内線 (H)",                             // an unknown column is reported
+        "7行目 資産番号 (A)「B-005」: 資産番号「B-005」は6行目にもあります", // a duplicate, naming the first
+        "8行目 個人情報 (G)「たぶん」",                                      // not a yes or no
+        "内線 (H)", // an unknown column is reported
     ] {
         assert!(out.contains(expected), "{expected:?} missing from:\n{out}");
     }

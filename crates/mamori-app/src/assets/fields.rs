@@ -227,19 +227,6 @@ impl Lookup {
         self.units_by_id.get(&unit_id).map(|u| u.tree_path.as_str())
     }
 
-    /// Whether a 資産番号 is in use in the municipality.
-    pub async fn asset_no_taken(
-        &self,
-        db: &impl ConnectionTrait,
-        asset_no: &str,
-    ) -> AppResult<bool> {
-        Ok(asset::Entity::find()
-            .filter(asset::Column::AssetNo.eq(asset_no))
-            .one(db)
-            .await?
-            .is_some())
-    }
-
     fn unit(
         &self,
         code: &str,
@@ -819,21 +806,6 @@ impl AssetFields {
         }
         map.insert("asset_no_now".to_owned(), json!(after.asset_no));
         serde_json::Value::Object(map)
-    }
-
-    /// The label of the classification: used in lists and file names.
-    pub fn short_label(&self, scheme: &Scheme) -> String {
-        let mut c = mamori_policy::Classification::UNCLASSIFIED;
-        for (axis, id) in [
-            (Axis::Confidentiality, &self.confidentiality),
-            (Axis::Integrity, &self.integrity),
-            (Axis::Availability, &self.availability),
-        ] {
-            if let Some(level) = id.as_deref().and_then(|id| scheme.level_by_id(axis, id)) {
-                c = c.with(level);
-            }
-        }
-        scheme.short_label(&c)
     }
 }
 

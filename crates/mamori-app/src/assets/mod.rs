@@ -122,11 +122,6 @@ pub struct AssetQuery {
     pub per_page: Option<u64>,
 }
 
-fn flag(v: &Option<String>) -> bool {
-    v.as_deref()
-        .is_some_and(|v| matches!(v, "1" | "on" | "true" | "yes"))
-}
-
 /// One asset as listed and shown.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AssetRow {
@@ -198,7 +193,7 @@ async fn filtered(
     let mut query = asset::Entity::find()
         .filter(asset::Column::MunicipalityId.eq(actor.municipality_id))
         .filter(reach_condition(&actor.reach()));
-    if !flag(&q.retired) {
+    if !text::checked(&q.retired) {
         query = query.filter(asset::Column::Retired.eq(false));
     }
     if !q.q.trim().is_empty() {
@@ -258,7 +253,7 @@ async fn filtered(
             problems.push(FieldError::new("personal", "err-choice").with("value", other))
         }
     }
-    if flag(&q.overdue) {
+    if text::checked(&q.overdue) {
         query = query.filter(asset::Column::NextReview.lt(today()));
     }
     problems.into_result()?;
@@ -585,45 +580,6 @@ pub(crate) fn asset_facts(scheme: &Scheme, m: &asset::Model) -> AssetFacts {
     }
 }
 
-/// Every finding of the asset checks over a municipality's register.
-pub async fn findings(app: &App, municipality_id: i64) -> AppResult<Vec<Finding>> {
-    let db = app.store().conn();
-    let scheme = scheme(app, db, municipality_id).await?;
-    let units = org_unit::Entity::find()
-        .filter(org_unit::Column::MunicipalityId.eq(municipality_id))
-        .all(db)
-        .await?
-        .iter()
-        .map(unit_facts)
-        .collect();
-    let staff_facts = staff::Entity::find()
-        .select_only()
-        .columns([staff::Column::Id, staff::Column::Active])
-        .filter(staff::Column::MunicipalityId.eq(municipality_id))
-        .into_tuple::<(i64, bool)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|(id, active)| StaffFacts { id, active })
-        .collect();
-    let assets = asset::Entity::find()
-        .filter(asset::Column::MunicipalityId.eq(municipality_id))
-        .filter(asset::Column::Retired.eq(false))
-        .order_by_asc(asset::Column::SortKey)
-        .all(db)
-        .await?
-        .iter()
-        .map(|m| asset_facts(&scheme, m))
-        .collect();
-    Ok(check::evaluate(&Snapshot {
-        today: today(),
-        scheme: &scheme,
-        units,
-        staff: staff_facts,
-        assets,
-    }))
-}
-
 /// The columns a new or changed asset writes.
 fn active_model(municipality_id: i64, scheme: &Scheme, f: &AssetFields) -> asset::ActiveModel {
     let rank = |axis: Axis, id: &Option<String>| {
@@ -768,6 +724,20 @@ pub(crate) async fn update_one(
     .await
 }
 
+/// Whether a 資産番号 is in use in the municipality.
+async fn asset_no_taken(
+    db: &impl ConnectionTrait,
+    municipality_id: i64,
+    asset_no: &str,
+) -> AppResult<bool> {
+    Ok(asset::Entity::find()
+        .filter(asset::Column::MunicipalityId.eq(municipality_id))
+        .filter(asset::Column::AssetNo.eq(asset_no))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Refuses an asset whose owning unit lies outside the editor's reach.
 async fn check_owner(tx: &Tx<'_>, editor: &AssetEditor, owner: Option<i64>) -> AppResult<()> {
     if unit_in_reach(tx.db(), &editor.reach, owner).await? {
@@ -791,7 +761,7 @@ pub async fn create(
     let scheme = scheme(app, tx.db(), editor.municipality_id).await?;
     let lookup = Lookup::load(tx.db(), editor.municipality_id).await?;
     let fields = AssetFields::validate(&scheme, &lookup, input, None).map_err(AppError::Invalid)?;
-    if lookup.asset_no_taken(tx.db(), &fields.asset_no).await? {
+    if asset_no_taken(tx.db(), editor.municipality_id, &fields.asset_no).await? {
         return Err(AppError::Invalid(vec![
             FieldError::new("asset_no", "err-duplicate").with("value", fields.asset_no.clone()),
         ]));
@@ -820,7 +790,7 @@ pub async fn update(
     let fields = AssetFields::validate(&scheme, &lookup, input, Some(&existing))
         .map_err(AppError::Invalid)?;
     if fields.asset_no != before.asset_no
-        && lookup.asset_no_taken(tx.db(), &fields.asset_no).await?
+        && asset_no_taken(tx.db(), editor.municipality_id, &fields.asset_no).await?
     {
         return Err(AppError::Invalid(vec![
             FieldError::new("asset_no", "err-duplicate").with("value", fields.asset_no.clone()),
@@ -860,9 +830,4 @@ pub async fn owner_choices(app: &App, editor: &AssetEditor) -> AppResult<Vec<org
         .into_iter()
         .filter(|u| u.abolished_on.is_none() && editor.reach.covers_unit(&u.tree_path))
         .collect())
-}
-
-/// Whether a text is a plausible search (for the page to say "type one character or more").
-pub fn is_search(q: &str) -> bool {
-    !text::search_key(q).is_empty()
 }

@@ -358,16 +358,14 @@ pub async fn import(
         progress(total, total);
         return Ok(report);
     }
+    // The second half of the bar is the writing, one step per asset written.
     let municipality_id = editor.municipality_id;
-    for (done, chunk) in creates.chunks(5_000).enumerate() {
+    let writes = (creates.len() + updates.len()).max(1);
+    let mut written = 0;
+    for chunk in creates.chunks(5_000) {
         super::insert_many(&mut tx, municipality_id, &scheme, actor, chunk).await?;
-        progress(
-            total / 2
-                + ((done + 1) * 5_000).min(creates.len()) * total
-                    / 2
-                    / (creates.len() + updates.len()).max(1),
-            total,
-        );
+        written += chunk.len();
+        progress(total / 2 + written * total / 2 / writes, total);
     }
     for (model, fields) in &updates {
         super::update_one(&mut tx, &scheme, actor, model, fields).await?;
