@@ -45,7 +45,9 @@ pub async fn count_up_to<E: EntityTrait>(
     id: E::Column,
     limit: u64,
 ) -> AppResult<u64> {
-    let inner = query.select_only().column(id).limit(limit).into_query();
+    // Order does not change a count: without it the database stops at `limit` instead of sorting every match.
+    let mut inner = query.select_only().column(id).limit(limit).into_query();
+    inner.clear_order_by();
     let outer = Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
         .from_subquery(inner, Alias::new("capped"))

@@ -735,3 +735,48 @@ async fn the_scheme_is_chosen_by_an_administrator_and_kept_while_assets_are_clas
     })
     .await;
 }
+
+/// Pages inside the first 1,000 matches come from one ordered pass that also counts; pages past it are asked
+/// for by offset. Both must give the same order with no gap or overlap at the seam.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_past_the_counted_thousand_continue_the_same_order() {
+    both(async |s: TestServer| {
+        let admin = s.signed_in("admin").await;
+        let mut csv = String::from("資産番号,資産名,種別,所管課コード\r\n");
+        for i in 0..1_050 {
+            csv.push_str(&format!("P-{i:04},連番資産{i},情報（電子）,110200\r\n"));
+        }
+        let (status, body) = import(&s, &admin, "many.csv", csv.into_bytes(), "apply").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let numbers = |page: u64| {
+            let admin = &admin;
+            let s = &s;
+            async move {
+                let v: serde_json::Value = admin
+                    .get(s.url(&format!("/api/v1/assets?q=連番&per_page=200&page={page}")))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let rows: Vec<String> = v["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["asset_no"].as_str().unwrap().to_owned())
+                    .collect();
+                (rows, v["total_is_exact"].as_bool().unwrap())
+            }
+        };
+        let (fifth, exact) = numbers(5).await;
+        assert!(!exact, "1,050 matches are counted as more than 1,000");
+        let (sixth, _) = numbers(6).await;
+        assert_eq!(fifth.first().map(String::as_str), Some("P-0800"));
+        assert_eq!(fifth.last().map(String::as_str), Some("P-0999"));
+        assert_eq!(sixth.len(), 50);
+        assert_eq!(sixth.first().map(String::as_str), Some("P-1000"));
+        assert_eq!(sixth.last().map(String::as_str), Some("P-1049"));
+    })
+    .await;
+}

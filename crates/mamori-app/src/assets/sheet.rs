@@ -242,6 +242,7 @@ pub async fn import(
     dry_run: bool,
     progress: Progress<'_>,
 ) -> AppResult<ImportReport> {
+    let started = std::time::Instant::now();
     let sheet =
         Sheet::read_with("file", file_name, bytes, COLUMNS, encoding).map_err(AppError::Invalid)?;
     let total = sheet.table.rows.len();
@@ -351,6 +352,11 @@ pub async fn import(
         }
         progress(((chunk_no + 1) * CHUNK).min(total) / 2, total);
     }
+    tracing::debug!(
+        rows = total,
+        ms = started.elapsed().as_millis() as u64,
+        "import read and checked"
+    );
     report.created = creates.len();
     report.updated = updates.len();
     if dry_run || !report.problems.is_empty() {
@@ -359,6 +365,7 @@ pub async fn import(
         return Ok(report);
     }
     // The second half of the bar is the writing, one step per asset written.
+    app.store().begin_bulk(tx.db()).await?;
     let municipality_id = editor.municipality_id;
     let writes = (creates.len() + updates.len()).max(1);
     let mut written = 0;
@@ -386,7 +393,17 @@ pub async fn import(
         }),
     )
     .await?;
+    app.store().end_bulk(tx.db()).await?;
+    let before_commit = started.elapsed();
     tx.commit().await?;
+    if report.created + report.updated >= 10_000 {
+        app.store().checkpoint().await?;
+    }
+    tracing::debug!(
+        written_ms = before_commit.as_millis() as u64,
+        commit_ms = (started.elapsed() - before_commit).as_millis() as u64,
+        "import written"
+    );
     report.applied = true;
     progress(total, total);
     Ok(report)

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_foundation;
 mod m0002_staff_list_index;
 mod m0003_assets;
+mod m0004_asset_list_cover;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_staff_list_index::Migration),
             Box::new(m0003_assets::Migration),
+            Box::new(m0004_asset_list_cover::Migration),
         ]
     }
 }
