@@ -201,12 +201,12 @@ fn register_round_trips(dir: &Path, database: Option<&str>) {
     assert!(text(&o).contains('𠮷'), "{}", text(&o));
     assert!(!sjis.exists());
 
-    // Without 𠮷 the Shift_JIS export round-trips too.
-    let renamed = write(
-        dir,
-        "rename.csv",
-        "資産番号,資産名\r\nT-001,吉田地区の戸籍附票\r\n".as_bytes(),
-    );
+    // Without 𠮷 the Shift_JIS export round-trips too, 外字 included: a name given in Shift_JIS with the
+    // user-defined character F040 (U+E000 once read) goes back out as the same two bytes.
+    let mut sheet = shift_jis("資産番号,資産名\r\nT-001,吉田地区の戸籍附票");
+    sheet.extend_from_slice(&[0xF0, 0x40]);
+    sheet.extend_from_slice(b"\r\n");
+    let renamed = write(dir, "rename.csv", &sheet);
     let o = mamori(
         dir,
         database,
@@ -230,6 +230,13 @@ fn register_round_trips(dir: &Path, database: Option<&str>) {
         None,
     );
     assert!(o.status.success(), "{}", text(&o));
+    let exported = std::fs::read(&sjis).unwrap();
+    let mut gaiji = shift_jis("吉田地区の戸籍附票");
+    gaiji.extend_from_slice(&[0xF0, 0x40]);
+    assert!(
+        exported.windows(gaiji.len()).any(|w| w == gaiji.as_slice()),
+        "the 外字 goes back to F040"
+    );
     let o = mamori(
         dir,
         database,
