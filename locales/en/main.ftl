@@ -429,3 +429,112 @@ sheet-unencodable = Row { $line }, column “{ $column }”: the character “{ 
 scheme-title = Classification scheme of information assets
 scheme-intro = Choose the scheme by which assets are classified for confidentiality, integrity and availability. It cannot be changed while any asset is classified. The texts come from the files in catalog/classification/.
 field-scheme = Scheme
+
+# Compliance (6(7)) and policy versions (8)
+err-text-encoding = The text's encoding cannot be read. Save it as UTF-8 or Shift_JIS text.
+err-policy-text = { $en }
+err-date-future = A date in the future cannot be given.
+err-exception-too-long = An exception may last at most { $years } years from its approval.
+err-exception-revoked = This exception has already been revoked.
+nav-compliance = Compliance
+compliance-title = Compliance
+compliance-findings = Findings
+compliance-exceptions = Exceptions
+compliance-export = Export to Excel
+compliance-export-name = findings
+compliance-summary = { $open } open findings; { $accepted } accepted under an exception.
+compliance-evaluated = (evaluated { $at })
+compliance-clauses = The basic policy, clause by clause
+compliance-city-text = Each clause's text is shown from "{ $title }" ({ $revised }).
+compliance-no-city-text = The municipality's own policy text has not been imported yet (see Policy versions).
+compliance-heat-title = Open findings by 部局 and 課
+compliance-heat-desc = Rows are the 部局 and, under each, its 課 with open findings; columns are clauses of the basic policy. The darker a cell, the more open findings; the darkest red holds a critical one.
+compliance-heat-legend = Open findings
+compliance-heat-whole = Whole city / no unit
+compliance-count = { $n ->
+    [one] 1 finding
+   *[other] { $n } findings
+}
+compliance-no-data = There is no unit to show.
+compliance-trend-title = The last twelve months
+compliance-trend-desc = Open findings by severity and findings accepted under an exception, counted once a day. The dashed vertical line marks the start of a fiscal year (1 April).
+compliance-no-trend = Nothing recorded yet. The counts are recorded once a day.
+month = { $m ->
+    [1] Jan
+    [2] Feb
+    [3] Mar
+    [4] Apr
+    [5] May
+    [6] Jun
+    [7] Jul
+    [8] Aug
+    [9] Sep
+    [10] Oct
+    [11] Nov
+   *[12] Dec
+}
+clause-title = Title
+clause-state = State
+clause-state-clear = All clear
+clause-state-open = Open findings
+clause-state-accepted = Accepted exceptions only
+clause-state-unmeasured = No check yet
+finding-accepted-series = Accepted
+finding-state = State
+finding-state-open = Open
+finding-state-accepted = Accepted until { $until }
+finding-state-resolved = Resolved
+finding-filter-current = Open and accepted
+finding-filter-open = Open only
+finding-filter-accepted = Accepted only
+finding-filter-resolved = Resolved
+finding-filter-all = All
+finding-subject = Subject
+finding-unit = Unit
+finding-first-seen = First seen
+finding-id = Finding
+filter-any = (any)
+severity-at-least = { $severity } or above
+err-clause = "{ $value }" is not a clause number (e.g. 6, 6(2), 6(3)①).
+exception-new = Record an exception
+exception-submit = Record
+exception-title = Exception { $id }
+exception-id = No.
+exception-intro = An exception records a departure from the basic policy approved by the CISO (or the committee), until its end date. Meanwhile the finding counts as accepted; when the exception ends or is revoked the finding is open again.
+exception-in-force = In force
+exception-ended = Ended
+exception-not-yet = Not yet in force
+exception-revoked = Revoked
+exception-revoke = Revoke
+exception-revoked-default-reason = Revoked on the page
+exception-recorded-at = Recorded
+exception-revoked-at = Revoked
+field-exception-reason = Reason and compensating measures
+field-exception-approver = Approved by (staff number)
+field-exception-approved-on = Approved on
+field-exception-ends-on = Ends on
+field-revoked-reason = Reason for revoking
+hint-exception-reason = Why the policy cannot be followed, and what is done instead meanwhile.
+hint-exception-approver = Staff number of the CISO or the committee chair who approved it.
+hint-exception-ends-on = The last day it holds; at most { $years } years after its approval.
+column-item = Item
+column-value = Value
+policy-title = Policy versions
+policy-intro = Import the municipality's basic policy text at each revision: each clause is shown beside its checks, and two versions can be compared clause by clause.
+policy-import = Import the basic policy
+policy-import-intro = Choose the policy as a text file (UTF-8 or Shift_JIS; text copied out of the PDF will do). Tables of contents, page numbers and letter-spacing are skipped. Nothing is stored when the text cannot be read.
+hint-policy-file = Up to 2 MiB and 5,000 clauses.
+policy-revised = Revised
+policy-name = Title
+policy-clauses = Clauses
+policy-file = File
+policy-imported-at = Imported
+policy-heading = Heading
+policy-body = Text
+policy-compare = Compare with the version of { $revised }
+policy-diff-title = Comparing policy versions
+policy-diff-count = Clauses changed: { $n }
+policy-change = Change
+policy-added = Added
+policy-removed = Removed
+policy-changed = Changed

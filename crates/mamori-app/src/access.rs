@@ -78,6 +78,39 @@ pub struct AuditReader {
     pub municipality_id: i64,
 }
 
+/// May read the city's compliance state: the overview, every finding and 例外措置 (CISO, 統括, auditors,
+/// system administrators).
+#[derive(Debug, Clone, Copy)]
+pub struct ComplianceReader {
+    pub municipality_id: i64,
+}
+
+/// May record a 例外措置 approved by the CISO (or the 委員会) and revoke one (CISO, 統括, system administrators).
+#[derive(Debug, Clone, Copy)]
+pub struct ExceptionRecorder {
+    pub municipality_id: i64,
+}
+
+/// May load the city's basic-policy text (統括, system administrators).
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyAdmin {
+    pub municipality_id: i64,
+}
+
+impl ComplianceReader {
+    /// `mamori check` acts with the server's own authority.
+    pub fn for_cli(municipality_id: i64) -> Self {
+        ComplianceReader { municipality_id }
+    }
+}
+
+impl PolicyAdmin {
+    /// `mamori policy import` acts with the server's own authority.
+    pub fn for_cli(municipality_id: i64) -> Self {
+        PolicyAdmin { municipality_id }
+    }
+}
+
 impl AccountAdmin {
     /// The command line acts with the server's own authority (whoever runs it can read the database anyway).
     pub fn for_cli(municipality_id: i64) -> Self {
@@ -117,6 +150,27 @@ impl Actor {
 
     pub fn audit_reader(&self) -> Option<AuditReader> {
         self.reads_everything().then_some(AuditReader {
+            municipality_id: self.municipality_id,
+        })
+    }
+
+    pub fn compliance_reader(&self) -> Option<ComplianceReader> {
+        (!self.outsider && self.reads_everything()).then_some(ComplianceReader {
+            municipality_id: self.municipality_id,
+        })
+    }
+
+    pub fn exception_recorder(&self) -> Option<ExceptionRecorder> {
+        (self.system_admin
+            || self.holds(StatutoryRole::Ciso)
+            || self.holds(StatutoryRole::ChiefOfficer))
+        .then_some(ExceptionRecorder {
+            municipality_id: self.municipality_id,
+        })
+    }
+
+    pub fn policy_admin(&self) -> Option<PolicyAdmin> {
+        (self.system_admin || self.holds(StatutoryRole::ChiefOfficer)).then_some(PolicyAdmin {
             municipality_id: self.municipality_id,
         })
     }

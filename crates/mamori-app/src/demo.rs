@@ -355,6 +355,10 @@ fn staff_plan() -> Vec<(String, &'static str, &'static str)> {
         }
     }
     plan.push((format!("{n:05}"), "700100", "dispatched"));
+    // 00012 is the 情報政策課長 (and 統括): they work in 情報政策課.
+    if let Some(head) = plan.iter_mut().find(|p| p.0 == "00012") {
+        head.1 = "110200";
+    }
     plan
 }
 

@@ -6,12 +6,14 @@ pub mod accounts;
 pub mod assets;
 pub mod audit;
 pub mod changeset;
+pub mod compliance;
 pub mod demo;
 pub mod error;
 pub mod gram;
 pub mod identity;
 pub mod org;
 pub mod paging;
+pub mod policy_doc;
 pub mod roles;
 pub mod settings;
 pub mod sheet;
@@ -67,6 +69,8 @@ struct Inner {
     config: Config,
     dummy_hash: String,
     schemes: Vec<mamori_policy::Scheme>,
+    /// Serialises evaluations of the checks (see `compliance::ensure_fresh`).
+    compliance_lock: tokio::sync::Mutex<()>,
 }
 
 impl App {
@@ -81,6 +85,7 @@ impl App {
                 config,
                 dummy_hash,
                 schemes,
+                compliance_lock: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -104,6 +109,10 @@ impl App {
 
     pub fn scheme(&self, id: &str) -> Option<&mamori_policy::Scheme> {
         self.inner.schemes.iter().find(|s| s.id() == id)
+    }
+
+    pub(crate) fn compliance_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.inner.compliance_lock
     }
 
     pub(crate) fn dummy_hash(&self) -> &str {

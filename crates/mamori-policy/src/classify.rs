@@ -513,7 +513,8 @@ impl CatalogError {
         }
     }
 
-    fn syntax(text: &str, error: &toml::de::Error) -> Self {
+    /// A TOML syntax error, with its line and column in `text`.
+    pub(crate) fn syntax(text: &str, error: &toml::de::Error) -> Self {
         let (line, column) = match error.span() {
             Some(span) => {
                 let (line, column) = line_column(text, span.start);
@@ -546,7 +547,7 @@ fn location(line: &Option<usize>, column: &Option<usize>) -> String {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);

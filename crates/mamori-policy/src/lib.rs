@@ -6,22 +6,28 @@
 pub mod asset;
 pub mod check;
 pub mod classify;
+pub mod clause;
 pub mod date;
 pub mod org;
+pub mod policy_text;
 pub mod role;
 pub mod staff;
 
 pub use asset::{AssetKind, MyNumberWork, Zone};
 pub use check::{
-    AssetFacts, Check, Finding, Severity, Snapshot, StaffFacts, Subject, SubjectKind, UnitFacts,
-    all_checks, evaluate,
+    AccountFacts, AssetFacts, Check, Finding, PostFacts, Severity, Snapshot, StaffFacts, Subject,
+    SubjectKind, UnitFacts, all_checks, evaluate,
 };
 pub use classify::{
     Axis, CatalogError, Classification, Lang, Level, LevelDef, LevelError, RestrictionDef, Scheme,
     StaticText, Text, VariantTable,
 };
+pub use clause::{Clause, ClauseCatalog, ClauseCatalogError, ClauseId, ClauseIdError};
 pub use date::{Nendo, WarekiDate, parse_date};
 pub use org::{OrganKind, UnitLevel};
+pub use policy_text::{
+    ChangeKind, ClauseChange, ParsedClause, PolicyText, PolicyTextError, parse_policy_text,
+};
 pub use role::{AssignmentKind, StatutoryRole};
 pub use staff::DEFAULT_STAFF_KINDS;
 

@@ -3,8 +3,19 @@
 use crate::UnknownCode;
 
 /// Level of an org unit in the tree. A child always sits at a deeper level than its parent.
+/// The default is the leaf level, [`UnitLevel::Section`].
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum UnitLevel {
@@ -17,6 +28,7 @@ pub enum UnitLevel {
     /// 課 (室, 所): the scope of a 情報セキュリティ管理者.
     Division,
     /// 係 (担当, グループ).
+    #[default]
     Section,
 }
 

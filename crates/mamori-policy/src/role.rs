@@ -43,6 +43,25 @@ impl StatutoryRole {
         }
     }
 
+    /// The post's name: 最高情報セキュリティ責任者 (CISO) … / Chief Information Security Officer …
+    pub fn name(self, lang: crate::Lang) -> &'static str {
+        use crate::Lang::{En, Ja};
+        match (self, lang) {
+            (StatutoryRole::Ciso, Ja) => "最高情報セキュリティ責任者（CISO）",
+            (StatutoryRole::ChiefOfficer, Ja) => "統括情報セキュリティ責任者",
+            (StatutoryRole::BureauOfficer, Ja) => "情報セキュリティ責任者",
+            (StatutoryRole::DivisionManager, Ja) => "情報セキュリティ管理者",
+            (StatutoryRole::CsirtMember, Ja) => "CSIRT構成員",
+            (StatutoryRole::Auditor, Ja) => "情報セキュリティ監査人",
+            (StatutoryRole::Ciso, En) => "Chief Information Security Officer (CISO)",
+            (StatutoryRole::ChiefOfficer, En) => "Chief information security officer (統括)",
+            (StatutoryRole::BureauOfficer, En) => "Information security officer (部局)",
+            (StatutoryRole::DivisionManager, En) => "Information security manager (課)",
+            (StatutoryRole::CsirtMember, En) => "CSIRT member",
+            (StatutoryRole::Auditor, En) => "Information security auditor",
+        }
+    }
+
     pub fn parse(code: &str) -> Result<Self, UnknownCode> {
         Self::ALL
             .into_iter()

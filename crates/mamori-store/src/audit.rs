@@ -67,10 +67,13 @@ pub enum Action {
     AssetUpdated,
     AssetRetired,
     AssetsImported,
+    ExceptionGranted,
+    ExceptionRevoked,
+    PolicyImported,
 }
 
 impl Action {
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 42] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::AccountLocked,
@@ -110,6 +113,9 @@ impl Action {
         Action::AssetUpdated,
         Action::AssetRetired,
         Action::AssetsImported,
+        Action::ExceptionGranted,
+        Action::ExceptionRevoked,
+        Action::PolicyImported,
     ];
 
     /// (stable text code, stable number).
@@ -154,6 +160,9 @@ impl Action {
             Action::AssetUpdated => ("asset.updated", 7002),
             Action::AssetRetired => ("asset.retired", 7003),
             Action::AssetsImported => ("asset.imported", 7004),
+            Action::ExceptionGranted => ("compliance.exception_granted", 8001),
+            Action::ExceptionRevoked => ("compliance.exception_revoked", 8002),
+            Action::PolicyImported => ("policy.imported", 8101),
         }
     }
 

@@ -2,6 +2,7 @@
 //! `mamori-app` (which decides access and does the work), and renders what comes back.
 
 mod api;
+mod chart;
 pub mod ctx;
 mod error;
 pub mod i18n;
@@ -11,6 +12,7 @@ mod pages_admin;
 mod pages_assets;
 mod pages_auth;
 mod pages_changes;
+mod pages_compliance;
 mod pages_org;
 mod security;
 
@@ -129,6 +131,32 @@ fn routes() -> Router<Arc<AppState>> {
         )
         .route("/assets/{id}/edit", get(pages_assets::edit))
         .route("/assets/{id}/retire", post(pages_assets::retire))
+        .route("/compliance", get(pages_compliance::overview))
+        .route("/compliance/findings", get(pages_compliance::findings))
+        .route("/compliance/findings/export", get(pages_compliance::export))
+        .route(
+            "/compliance/exceptions",
+            get(pages_compliance::exceptions).post(pages_compliance::create_exception),
+        )
+        .route(
+            "/compliance/exceptions/new",
+            get(pages_compliance::new_exception),
+        )
+        .route(
+            "/compliance/exceptions/{id}",
+            get(pages_compliance::exception),
+        )
+        .route(
+            "/compliance/exceptions/{id}/revoke",
+            post(pages_compliance::revoke_exception),
+        )
+        .route("/policy", get(pages_compliance::policy_versions))
+        .route(
+            "/policy/import",
+            get(pages_compliance::policy_import_form).post(pages_compliance::policy_import),
+        )
+        .route("/policy/diff", get(pages_compliance::policy_diff))
+        .route("/policy/{id}", get(pages_compliance::policy_version))
         .route("/roles", get(pages_org::roles).post(pages_org::assign_role))
         .route("/roles/new", get(pages_org::new_role))
         .route("/roles/{id}/end", post(pages_org::end_role))

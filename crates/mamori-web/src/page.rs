@@ -51,6 +51,9 @@ fn nav(tr: &Tr, a: &Actor) -> Vec<(String, String)> {
     items.push(("/facilities".to_owned(), tr.get("nav-facilities")));
     // Everyone signed in has a register to see: the app scopes it (their units, what they manage, or none).
     items.push(("/assets".to_owned(), tr.get("nav-assets")));
+    if a.compliance_reader().is_some() {
+        items.push(("/compliance".to_owned(), tr.get("nav-compliance")));
+    }
     if a.audit_reader().is_some() {
         items.push(("/audit".to_owned(), tr.get("nav-audit")));
     }

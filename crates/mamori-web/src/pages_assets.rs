@@ -157,7 +157,7 @@ fn query_string(raw: &ListQuery) -> String {
 }
 
 /// The unit filter: a 組織コード (what staff know) or an id. `Err` carries the field error of an unknown code.
-async fn resolve_unit(
+pub(crate) async fn resolve_unit(
     state: &AppState,
     ctx: &Ctx,
     unit: &str,

@@ -3,6 +3,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+mod check;
+mod policy;
+
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use mamori_app::access::AccountAdmin;
@@ -108,6 +111,33 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// 6(7) 遵守状況の確認: run every check and print the findings (at or above --min-severity). Exit 1 when
+    /// any of them is open, 0 when none is (findings accepted under a 例外措置 do not count), 2 on bad input.
+    Check {
+        #[command(flatten)]
+        db: Db,
+        /// text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// info, low, medium, high or critical.
+        #[arg(long, default_value = "info")]
+        min_severity: String,
+        /// Also keep today's counts for the trend chart (run it daily from cron when `mamori serve` is not
+        /// running; the server records them itself).
+        #[arg(long)]
+        record: bool,
+        /// Language of the messages: ja or en.
+        #[arg(long, env = "MAMORI_LANG", default_value = "ja")]
+        lang: String,
+        /// Municipality code (when the database holds more than one).
+        #[arg(long)]
+        municipality: Option<String>,
+    },
+    /// The city's basic-policy text, version by version (8 見直し).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Accounts.
     Admin {
         #[command(subcommand)]
@@ -158,6 +188,39 @@ enum Command {
         /// Replace an existing database.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Read a basic-policy text (UTF-8, UTF-16 with BOM or Shift_JIS; text copied out of the PDF will do) and
+    /// keep it as a new version. Exit 1, storing nothing, when it cannot be read.
+    Import {
+        #[command(flatten)]
+        db: Db,
+        file: PathBuf,
+        /// Language of the messages: ja or en.
+        #[arg(long, env = "MAMORI_LANG", default_value = "ja")]
+        lang: String,
+        /// Municipality code (when the database holds more than one).
+        #[arg(long)]
+        municipality: Option<String>,
+    },
+    /// List the imported versions, latest 改正 first.
+    Versions {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        municipality: Option<String>,
+    },
+    /// Show what changed between two versions (ids from `versions`), clause by clause.
+    Diff {
+        #[command(flatten)]
+        db: Db,
+        from: i64,
+        to: i64,
+        #[arg(long)]
+        municipality: Option<String>,
     },
 }
 
@@ -298,6 +361,57 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("migrated: {}", store.applied_migrations().await?.join(", "));
         }
         Command::Admin { command } => admin(command).await?,
+        Command::Policy {
+            command:
+                PolicyCommand::Import {
+                    db,
+                    file,
+                    lang,
+                    municipality,
+                },
+        } => {
+            let app = db.app().await?;
+            let mid = municipality_id(&app, municipality.as_deref()).await?;
+            return policy::import(&app, mid, &file, &lang).await;
+        }
+        Command::Policy {
+            command: PolicyCommand::Versions { db, municipality },
+        } => {
+            let app = db.app().await?;
+            let mid = municipality_id(&app, municipality.as_deref()).await?;
+            policy::versions(&app, mid).await?;
+        }
+        Command::Policy {
+            command:
+                PolicyCommand::Diff {
+                    db,
+                    from,
+                    to,
+                    municipality,
+                },
+        } => {
+            let app = db.app().await?;
+            let mid = municipality_id(&app, municipality.as_deref()).await?;
+            policy::diff(&app, mid, from, to).await?;
+        }
+        Command::Check {
+            db,
+            format,
+            min_severity,
+            record,
+            lang,
+            municipality,
+        } => {
+            let app = db.app().await?;
+            let mid = municipality_id(&app, municipality.as_deref()).await?;
+            let options = check::CheckOptions {
+                format,
+                min_severity,
+                record,
+                lang,
+            };
+            return check::run(&app, mid, &options).await;
+        }
         Command::Audit {
             command: AuditCommand::Verify { db, checkpoint },
         } => return verify(db, &checkpoint).await,
@@ -412,6 +526,9 @@ async fn serve(db: Db, listen: &str, with_demo: bool, secure_cookies: bool) -> a
             tick.tick().await;
             if let Err(e) = mamori_app::changeset::apply_due(&scheduler).await {
                 tracing::warn!("scheduled change sets: {e}");
+            }
+            if let Err(e) = mamori_app::compliance::record_due(&scheduler).await {
+                tracing::warn!("compliance: {e}");
             }
             // Keep SQLite's planner statistics fresh (cheap when nothing changed); PostgreSQL has autovacuum.
             if scheduler.store().backend() == mamori_store::Backend::Sqlite

@@ -10,8 +10,8 @@ pub mod sheet;
 
 use chrono::{NaiveDate, Utc};
 use mamori_policy::{
-    AssetKind, Axis, Classification, Lang, MyNumberWork, Scheme, Zone,
-    check::{self, AssetFacts, Finding, Snapshot, StaffFacts, UnitFacts},
+    AssetKind, Axis, Classification, Lang, MyNumberWork, Scheme, UnitLevel, Zone,
+    check::{self, AssetFacts, Finding, Snapshot, StaffFacts, SubjectKind, UnitFacts},
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -337,13 +337,21 @@ pub async fn all_matching(app: &App, actor: &Actor, q: &AssetQuery) -> AppResult
 }
 
 pub(crate) fn classification_of(scheme: &Scheme, m: &asset::Model) -> Classification {
+    classification_from(
+        scheme,
+        [
+            m.c_level.as_deref(),
+            m.i_level.as_deref(),
+            m.a_level.as_deref(),
+        ],
+    )
+}
+
+/// A classification from stored level ids (C, I, A); an id the scheme lacks counts as unclassified.
+pub(crate) fn classification_from(scheme: &Scheme, ids: [Option<&str>; 3]) -> Classification {
     let mut c = Classification::UNCLASSIFIED;
-    for (axis, id) in [
-        (Axis::Confidentiality, &m.c_level),
-        (Axis::Integrity, &m.i_level),
-        (Axis::Availability, &m.a_level),
-    ] {
-        if let Some(level) = id.as_deref().and_then(|id| scheme.level_by_id(axis, id)) {
+    for (axis, id) in Axis::ALL.into_iter().zip(ids) {
+        if let Some(level) = id.and_then(|id| scheme.level_by_id(axis, id)) {
             c = c.with(level);
         }
     }
@@ -556,7 +564,9 @@ async fn findings_for(
     {
         staff_facts.push(StaffFacts {
             id: s.id,
+            label: String::new(),
             active: s.active,
+            unit_id: s.org_unit_id,
         });
     }
     let snapshot = Snapshot {
@@ -564,9 +574,14 @@ async fn findings_for(
         scheme,
         units,
         staff: staff_facts,
+        posts: Vec::new(),
+        accounts: Vec::new(),
         assets: vec![asset_facts(scheme, m)],
     };
-    Ok(check::evaluate(&snapshot))
+    Ok(check::evaluate_checks(
+        &snapshot,
+        check::checks_about(SubjectKind::Asset),
+    ))
 }
 
 pub(crate) fn unit_facts(u: &org_unit::Model) -> UnitFacts {
@@ -576,6 +591,9 @@ pub(crate) fn unit_facts(u: &org_unit::Model) -> UnitFacts {
         path: u.path.clone(),
         abolished: u.abolished_on.is_some(),
         successor_id: u.successor_id,
+        parent_id: u.parent_id,
+        level: UnitLevel::parse(&u.level).unwrap_or_default(),
+        in_scope: u.in_scope,
     }
 }
 

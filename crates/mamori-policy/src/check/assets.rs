@@ -95,7 +95,7 @@ pub(super) const CHECKS: &[Check] = &[
     },
     Check {
         id: "asset.personal_confidentiality_low",
-        clause: "2(9)–(11)",
+        clause: "6(2)",
         severity: Severity::High,
         subject: SubjectKind::Asset,
         title: StaticText::new(
@@ -140,6 +140,7 @@ fn subject(asset: &AssetFacts) -> Subject {
         kind: SubjectKind::Asset,
         id: asset.id,
         label,
+        unit_id: asset.owner_unit_id,
     }
 }
 
@@ -381,6 +382,7 @@ mod tests {
                     path: "総務部/電算課".into(),
                     abolished: true,
                     successor_id: Some(1),
+                    ..UnitFacts::default()
                 },
                 UnitFacts {
                     id: 3,
@@ -388,6 +390,7 @@ mod tests {
                     path: "総務部/統計課".into(),
                     abolished: true,
                     successor_id: None,
+                    ..UnitFacts::default()
                 },
                 UnitFacts {
                     id: 4,
@@ -395,6 +398,7 @@ mod tests {
                     path: "企画部/旧企画課".into(),
                     abolished: true,
                     successor_id: Some(3),
+                    ..UnitFacts::default()
                 },
                 UnitFacts {
                     id: 5,
@@ -402,6 +406,7 @@ mod tests {
                     path: "企画部/循環課".into(),
                     abolished: true,
                     successor_id: Some(6),
+                    ..UnitFacts::default()
                 },
                 UnitFacts {
                     id: 6,
@@ -409,18 +414,23 @@ mod tests {
                     path: "企画部/循環課2".into(),
                     abolished: true,
                     successor_id: Some(5),
+                    ..UnitFacts::default()
                 },
             ],
             staff: vec![
                 StaffFacts {
                     id: 10,
                     active: true,
+                    ..StaffFacts::default()
                 },
                 StaffFacts {
                     id: 11,
                     active: false,
+                    ..StaffFacts::default()
                 },
             ],
+            posts: Vec::new(),
+            accounts: Vec::new(),
             assets,
         }
     }

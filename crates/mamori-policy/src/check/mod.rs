@@ -13,7 +13,10 @@ use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 
-use crate::{Classification, Lang, MyNumberWork, Scheme, StaticText, Text, UnknownCode, Zone};
+use crate::{
+    AssignmentKind, Classification, Lang, MyNumberWork, Scheme, StaticText, StatutoryRole, Text,
+    UnitLevel, UnknownCode, Zone,
+};
 
 /// Declares the clause areas: one module per area, each with a `CHECKS` list, in report order.
 macro_rules! areas {
@@ -23,7 +26,7 @@ macro_rules! areas {
     };
 }
 
-areas![assets];
+areas![org, accounts, assets];
 
 static ALL_CHECKS: LazyLock<Vec<Check>> =
     LazyLock::new(|| AREAS.iter().flat_map(|area| area.iter().copied()).collect());
@@ -31,6 +34,18 @@ static ALL_CHECKS: LazyLock<Vec<Check>> =
 /// Every check, area by area, in the order of the `areas!` list.
 pub fn all_checks() -> &'static [Check] {
     &ALL_CHECKS
+}
+
+/// The checks about one kind of record (e.g. those shown on an asset's page).
+pub fn checks_about(kind: SubjectKind) -> &'static [Check] {
+    static BY_KIND: LazyLock<HashMap<SubjectKind, Vec<Check>>> = LazyLock::new(|| {
+        let mut map: HashMap<_, Vec<_>> = HashMap::new();
+        for check in all_checks() {
+            map.entry(check.subject).or_default().push(*check);
+        }
+        map
+    });
+    BY_KIND.get(&kind).map(Vec::as_slice).unwrap_or_default()
 }
 
 /// The check with a stable id (`asset.unclassified`).
@@ -208,6 +223,9 @@ pub struct Subject {
     pub id: i64,
     /// How people know it, e.g. `資産番号 資産名` for an asset.
     pub label: String,
+    /// The org unit answerable for it (an asset's 所管課, a post's unit, an account holder's unit), for the
+    /// unit view.
+    pub unit_id: Option<i64>,
 }
 
 /// One breach of the policy by one record.
@@ -283,6 +301,9 @@ pub struct Snapshot<'a> {
     pub scheme: &'a Scheme,
     pub units: Vec<UnitFacts>,
     pub staff: Vec<StaffFacts>,
+    /// Posts of the security organisation in force on `today`.
+    pub posts: Vec<PostFacts>,
+    pub accounts: Vec<AccountFacts>,
     pub assets: Vec<AssetFacts>,
 }
 
@@ -298,14 +319,51 @@ pub struct UnitFacts {
     pub abolished: bool,
     /// The unit that took over its work, if any.
     pub successor_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub level: UnitLevel,
+    /// Within the policy's scope (4(1)); units outside it (e.g. a 議会 under its own policy) are not checked.
+    pub in_scope: bool,
 }
 
 /// 5 a member of staff.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StaffFacts {
     pub id: i64,
+    /// 職員番号 and name, as people know them.
+    pub label: String,
     /// 在職: neither retired nor otherwise gone.
     pub active: bool,
+    /// 所属: the unit the person works in now.
+    pub unit_id: i64,
+}
+
+/// 6(1) a post of the security organisation held by one person (a role assignment in force).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostFacts {
+    pub id: i64,
+    pub role: StatutoryRole,
+    /// The unit the post is for (the 部局 of a 責任者, the 課 of a 管理者, the root for city-wide posts).
+    pub unit_id: i64,
+    pub staff_id: i64,
+    pub kind: AssignmentKind,
+}
+
+/// 6(6) a user account of Mamori.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountFacts {
+    pub id: i64,
+    pub login: String,
+    /// The staff member the account belongs to.
+    pub staff_id: Option<i64>,
+    pub system_admin: bool,
+    /// 外部の者 (委託先, external auditor) with a time-limited account.
+    pub outsider: bool,
+    /// The last day the account may be used.
+    pub valid_until: Option<NaiveDate>,
+    /// 停止: cannot sign in.
+    pub disabled: bool,
+    /// A second factor is enrolled.
+    pub mfa_enrolled: bool,
 }
 
 /// 4(2), 6(2) an information asset (情報資産台帳 entry).
@@ -341,14 +399,38 @@ pub struct Context<'a> {
     snapshot: &'a Snapshot<'a>,
     units: HashMap<i64, &'a UnitFacts>,
     staff: HashMap<i64, &'a StaffFacts>,
+    /// Units with a child of this level that is not abolished, by level.
+    parents_of: HashMap<(i64, UnitLevel), usize>,
+    /// Posts by role and unit.
+    posts: HashMap<(StatutoryRole, i64), Vec<&'a PostFacts>>,
+    /// Staff ids holding each role anywhere.
+    holders: HashMap<i64, Vec<StatutoryRole>>,
 }
 
 impl<'a> Context<'a> {
     pub fn new(snapshot: &'a Snapshot<'a>) -> Self {
+        let mut parents_of = HashMap::new();
+        for unit in snapshot.units.iter().filter(|u| !u.abolished) {
+            if let Some(parent) = unit.parent_id {
+                *parents_of.entry((parent, unit.level)).or_insert(0) += 1;
+            }
+        }
+        let mut posts: HashMap<_, Vec<_>> = HashMap::new();
+        let mut holders: HashMap<_, Vec<_>> = HashMap::new();
+        for post in &snapshot.posts {
+            posts
+                .entry((post.role, post.unit_id))
+                .or_default()
+                .push(post);
+            holders.entry(post.staff_id).or_default().push(post.role);
+        }
         Context {
             snapshot,
             units: snapshot.units.iter().map(|u| (u.id, u)).collect(),
             staff: snapshot.staff.iter().map(|s| (s.id, s)).collect(),
+            parents_of,
+            posts,
+            holders,
         }
     }
 
@@ -385,6 +467,48 @@ impl<'a> Context<'a> {
             current = self.unit(current.successor_id?)?;
         }
         None
+    }
+
+    /// Whether `unit` has a child of `level` that is not abolished.
+    pub fn has_child_at(&self, unit: &UnitFacts, level: UnitLevel) -> bool {
+        self.parents_of.contains_key(&(unit.id, level))
+    }
+
+    /// Whether `unit` is `ancestor` or lies under it.
+    pub fn is_within(&self, unit_id: i64, ancestor_id: i64) -> bool {
+        let mut current = Some(unit_id);
+        for _ in 0..=self.units.len() {
+            match current {
+                Some(id) if id == ancestor_id => return true,
+                Some(id) => current = self.unit(id).and_then(|u| u.parent_id),
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// The posts of `role` for `unit` in force.
+    pub fn posts_at(&self, role: StatutoryRole, unit_id: i64) -> &[&'a PostFacts] {
+        self.posts
+            .get(&(role, unit_id))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The roles a staff member holds today, anywhere.
+    pub fn roles_of(&self, staff_id: i64) -> &[StatutoryRole] {
+        self.holders
+            .get(&staff_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The units in the policy's scope that exist today, in snapshot order.
+    pub fn units_in_force(&self) -> impl Iterator<Item = &'a UnitFacts> + 'a {
+        self.snapshot
+            .units
+            .iter()
+            .filter(|u| !u.abolished && u.in_scope)
     }
 
     /// The assets still held (not retired), in snapshot order.

@@ -7,6 +7,7 @@ mod m0001_foundation;
 mod m0002_staff_list_index;
 mod m0003_assets;
 mod m0004_asset_list_cover;
+mod m0005_compliance;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_staff_list_index::Migration),
             Box::new(m0003_assets::Migration),
             Box::new(m0004_asset_list_cover::Migration),
+            Box::new(m0005_compliance::Migration),
         ]
     }
 }
