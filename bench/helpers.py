@@ -117,6 +117,25 @@ def timed(command):
     print(f"{wall:.2f} {peak:.0f}")
 
 
+def check(command):
+    """Runs `mamori check --format json` (exit 0 or 1 are both answers); prints wall seconds, peak RSS in MiB, the
+    milliseconds it spent reading the records, evaluating the checks and writing the findings, and how many
+    findings it reports."""
+    import json
+    import resource
+    import subprocess
+
+    start = time.monotonic()
+    done = subprocess.run(command, stdout=subprocess.PIPE)
+    wall = time.monotonic() - start
+    if done.returncode not in (0, 1):
+        sys.exit(f"{command[0]} exited with {done.returncode}")
+    report = json.loads(done.stdout)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    t = report["timing_ms"]
+    print(f"{wall:.2f} {peak:.0f} {t['load']} {t['evaluate']} {t['write']} {len(report['findings'])}")
+
+
 def table(path):
     rows = [line.rstrip("\n").split("\t") for line in open(path, encoding="utf-8") if line.strip()]
     health = {(r[0], r[2]): r for r in rows if r[1] == "/healthz"}
@@ -146,6 +165,8 @@ if __name__ == "__main__":
         idle(float(args[0]))
     elif cmd == "timed":
         timed(args[args.index("--") + 1 :])
+    elif cmd == "check":
+        check(args[args.index("--") + 1 :])
     elif cmd == "table":
         table(args[0])
     else:

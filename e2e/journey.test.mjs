@@ -2,7 +2,8 @@
 // playwright-core) against the real debug server started with the demo municipality.
 //
 // Journey: sign in as admin -> enrol TOTP with a code computed here -> recovery codes -> org tree
-// (Japanese) -> switch to English -> sign out -> /org redirects to /login.
+// (Japanese) -> compliance overview and a heat-map cell -> switch to English -> sign out -> /org redirects to
+// /login.
 //
 // Run from e2e/: `npm test` (node --test). Server binary: $MAMORI_BIN, default ../target/debug/mamori.
 // Browser: $CHROMIUM_BIN, default /usr/bin/chromium. Screenshot and server log go to e2e/artifacts/.
@@ -258,6 +259,23 @@ test('journey: admin signs in, enrols TOTP, sees the org tree, switches to Engli
       assert.ok(tableText.includes(unit), `org table lists ${unit}`);
     }
     await page.screenshot({ path: path.join(ARTIFACTS, 'org.png'), fullPage: true });
+
+    // 3b. The compliance overview: the charts render inline (no CSP violation), a heat-map cell leads to its
+    // findings, and enrolling a second factor just now resolved the admin's own finding.
+    resp = await page.goto(`${baseUrl}/compliance`);
+    assert.equal(resp.status(), 200);
+    assert.equal(await h1(), '遵守状況');
+    assert.equal(await page.locator('main .chart svg').count(), 2, 'heat map and trend are inline SVG');
+    const cell = page.locator('main .chart svg a').first();
+    await Promise.all([page.waitForEvent('framenavigated'), cell.click()]);
+    await page.waitForLoadState('load');
+    assert.equal(pathname(), '/compliance/findings', `a heat-map cell links to its findings, got ${page.url()}`);
+    await page.goto(`${baseUrl}/compliance/findings?check=account.privileged_without_mfa`);
+    const mfa = await page.locator('main table').first().innerText();
+    assert.ok(mfa.includes('ciso'), 'the CISO has not enrolled yet');
+    assert.ok(!/アカウント: admin\b/.test(mfa), `the admin's finding is resolved once enrolled: ${mfa}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'compliance.png'), fullPage: true });
+    await page.goto(`${baseUrl}/org`);
 
     // 4. Switch to English.
     assert.equal((await page.locator('#lang-switch').innerText()).trim(), 'English');

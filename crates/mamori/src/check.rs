@@ -59,6 +59,11 @@ pub async fn run(
                 "reopened": report.reopened,
                 "resolved": report.resolved,
             },
+            "timing_ms": {
+                "load": report.load_ms,
+                "evaluate": report.evaluate_ms,
+                "write": report.write_ms,
+            },
             "findings": findings.iter().map(|f| as_json(f, lang)).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);

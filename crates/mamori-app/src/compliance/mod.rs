@@ -203,27 +203,52 @@ async fn put_setting(
     Ok(())
 }
 
-/// The stored columns a finding is compared on.
+/// A finding's identity: check, subject kind, subject id.
 type Key = (String, String, i64);
 
+/// What an evaluation needs to know of a stored finding.
 struct Stored {
     id: i64,
     open: bool,
-    text: (String, String, String, String, String, Option<i64>),
+    digest: i64,
 }
 
-fn text_of(f: &Finding) -> (String, String, String, String, String, Option<i64>) {
-    (
-        f.severity.code().to_owned(),
-        f.subject.label.clone(),
-        f.message.get(mamori_policy::Lang::Ja).to_owned(),
-        f.message.get(mamori_policy::Lang::En).to_owned(),
-        f.link.clone(),
-        f.subject.unit_id,
-    )
+/// The texts of a finding as stored, and their digest.
+struct Texts {
+    severity: String,
+    label: String,
+    ja: String,
+    en: String,
+    link: String,
+    unit: Option<i64>,
+    digest: i64,
 }
 
-/// Reconciles the stored findings with what the checks report now, in one transaction.
+fn texts_of(f: &Finding) -> Texts {
+    use sha2::{Digest, Sha256};
+    let severity = f.severity.code().to_owned();
+    let ja = f.message.get(mamori_policy::Lang::Ja).to_owned();
+    let en = f.message.get(mamori_policy::Lang::En).to_owned();
+    let unit = f.subject.unit_id.map(|u| u.to_string()).unwrap_or_default();
+    let mut hash = Sha256::new();
+    for part in [&severity, &f.subject.label, &ja, &en, &f.link, &unit] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    let bytes: [u8; 8] = hash.finalize()[..8].try_into().unwrap_or_default();
+    Texts {
+        severity,
+        label: f.subject.label.clone(),
+        ja,
+        en,
+        link: f.link.clone(),
+        unit: f.subject.unit_id,
+        digest: i64::from_be_bytes(bytes),
+    }
+}
+
+/// Reconciles the stored findings with what the checks report now, in one transaction: only new, reopened,
+/// resolved and changed findings are written.
 async fn record(app: &App, mid: i64, current: Vec<Finding>) -> AppResult<RefreshReport> {
     let tx = app.store().begin_write().await?;
     let stored: HashMap<Key, Stored> = finding::Entity::find()
@@ -234,42 +259,23 @@ async fn record(app: &App, mid: i64, current: Vec<Finding>) -> AppResult<Refresh
             finding::Column::SubjectKind,
             finding::Column::SubjectId,
             finding::Column::State,
-            finding::Column::Severity,
-            finding::Column::SubjectLabel,
-            finding::Column::MessageJa,
-            finding::Column::MessageEn,
-            finding::Column::Link,
-            finding::Column::UnitId,
+            finding::Column::Digest,
         ])
         .filter(finding::Column::MunicipalityId.eq(mid))
-        .into_tuple::<(
-            i64,
-            String,
-            String,
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<i64>,
-        )>()
+        .into_tuple::<(i64, String, String, i64, String, i64)>()
         .all(&tx)
         .await?
         .into_iter()
-        .map(
-            |(id, check, kind, subject, state, sev, label, ja, en, link, unit)| {
-                (
-                    (check, kind, subject),
-                    Stored {
-                        id,
-                        open: state == OPEN,
-                        text: (sev, label, ja, en, link, unit),
-                    },
-                )
-            },
-        )
+        .map(|(id, check, kind, subject, state, digest)| {
+            (
+                (check, kind, subject),
+                Stored {
+                    id,
+                    open: state == OPEN,
+                    digest,
+                },
+            )
+        })
         .collect();
 
     let now = Utc::now();
@@ -283,7 +289,7 @@ async fn record(app: &App, mid: i64, current: Vec<Finding>) -> AppResult<Refresh
             f.subject.kind.code().to_owned(),
             f.subject.id,
         );
-        let text = text_of(f);
+        let text = texts_of(f);
         match stored.get(&key) {
             None => {
                 // A check that reports one subject twice: the first report stands.
@@ -298,7 +304,7 @@ async fn record(app: &App, mid: i64, current: Vec<Finding>) -> AppResult<Refresh
                 if !s.open {
                     report.reopened += 1;
                     reopen(&tx, s.id, text, now).await?;
-                } else if s.text != text {
+                } else if s.digest != text.digest {
                     report.updated += 1;
                     update_text(&tx, s.id, text, now).await?;
                 }
@@ -337,25 +343,21 @@ const INSERT_CHUNK: usize = 1000;
 const OPEN: &str = "open";
 const RESOLVED: &str = "resolved";
 
-fn new_row(
-    mid: i64,
-    f: &Finding,
-    (severity, label, ja, en, link, unit): (String, String, String, String, String, Option<i64>),
-    now: DateTime<Utc>,
-) -> finding::ActiveModel {
+fn new_row(mid: i64, f: &Finding, t: Texts, now: DateTime<Utc>) -> finding::ActiveModel {
     finding::ActiveModel {
         id: sea_orm::NotSet,
         municipality_id: Set(mid),
         check_id: Set(f.check_id.to_owned()),
         subject_kind: Set(f.subject.kind.code().to_owned()),
         subject_id: Set(f.subject.id),
-        subject_label: Set(label),
-        unit_id: Set(unit),
+        subject_label: Set(t.label),
+        unit_id: Set(t.unit),
         clause: Set(f.clause.to_owned()),
-        severity: Set(severity),
-        message_ja: Set(ja),
-        message_en: Set(en),
-        link: Set(link),
+        severity: Set(t.severity),
+        message_ja: Set(t.ja),
+        message_en: Set(t.en),
+        link: Set(t.link),
+        digest: Set(t.digest),
         state: Set(OPEN.to_owned()),
         first_seen_at: Set(now),
         opened_at: Set(now),
@@ -364,19 +366,16 @@ fn new_row(
     }
 }
 
-fn with_text(
-    id: i64,
-    (severity, label, ja, en, link, unit): (String, String, String, String, String, Option<i64>),
-    now: DateTime<Utc>,
-) -> finding::ActiveModel {
+fn with_text(id: i64, t: Texts, now: DateTime<Utc>) -> finding::ActiveModel {
     finding::ActiveModel {
         id: sea_orm::Unchanged(id),
-        severity: Set(severity),
-        subject_label: Set(label),
-        message_ja: Set(ja),
-        message_en: Set(en),
-        link: Set(link),
-        unit_id: Set(unit),
+        severity: Set(t.severity),
+        subject_label: Set(t.label),
+        message_ja: Set(t.ja),
+        message_en: Set(t.en),
+        link: Set(t.link),
+        unit_id: Set(t.unit),
+        digest: Set(t.digest),
         updated_at: Set(now),
         ..Default::default()
     }
@@ -385,7 +384,7 @@ fn with_text(
 async fn reopen(
     db: &impl ConnectionTrait,
     id: i64,
-    text: (String, String, String, String, String, Option<i64>),
+    text: Texts,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let mut row = with_text(id, text, now);
@@ -399,7 +398,7 @@ async fn reopen(
 async fn update_text(
     db: &impl ConnectionTrait,
     id: i64,
-    text: (String, String, String, String, String, Option<i64>),
+    text: Texts,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     with_text(id, text, now).update(db).await?;

@@ -19,6 +19,8 @@ pub struct Model {
     pub message_ja: String,
     pub message_en: String,
     pub link: String,
+    /// A hash of severity, label, messages, link and unit, so an evaluation compares without reading them.
+    pub digest: i64,
     /// `open` or `resolved`.
     pub state: String,
     pub first_seen_at: DateTimeUtc,

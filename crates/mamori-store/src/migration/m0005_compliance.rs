@@ -35,6 +35,7 @@ fn finding() -> TableCreateStatement {
         .col(text("message_ja"))
         .col(text("message_en"))
         .col(text("link"))
+        .col(big_integer("digest"))
         .col(string("state"))
         .col(timestamp_with_time_zone("first_seen_at"))
         .col(timestamp_with_time_zone("opened_at"))
