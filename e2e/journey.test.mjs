@@ -266,7 +266,7 @@ test('journey: admin signs in, enrols TOTP, sees the org tree, switches to Engli
     assert.equal(resp.status(), 200);
     assert.equal(await h1(), '遵守状況');
     assert.equal(await page.locator('main .chart svg').count(), 2, 'heat map and trend are inline SVG');
-    const cell = page.locator('main .chart svg a').first();
+    const cell = page.locator('main .chart svg a[href^="/compliance/findings"]').first();
     await Promise.all([page.waitForEvent('framenavigated'), cell.click()]);
     await page.waitForLoadState('load');
     assert.equal(pathname(), '/compliance/findings', `a heat-map cell links to its findings, got ${page.url()}`);

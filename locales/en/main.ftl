@@ -449,6 +449,7 @@ compliance-city-text = Each clause's text is shown from "{ $title }" ({ $revised
 compliance-no-city-text = The municipality's own policy text has not been imported yet (see Policy versions).
 compliance-heat-title = Open findings by 部局 and 課
 compliance-heat-desc = Rows are the 部局 and, under each, its 課 with open findings; columns are clauses of the basic policy. The darker a cell, the more open findings; the darkest red holds a critical one.
+compliance-heat-hint = Choose a 部局 to show its 課 with open findings; choose a coloured cell to open its findings.
 compliance-heat-legend = Open findings
 compliance-heat-whole = Whole city / no unit
 compliance-count = { $n ->

@@ -449,6 +449,7 @@ compliance-city-text = 各条項の本文は「{ $title }」（{ $revised }）�
 compliance-no-city-text = 自治体の基本方針の本文はまだ取り込まれていません（「基本方針の版」から取り込めます）。
 compliance-heat-title = 部局・課別の未対応の指摘
 compliance-heat-desc = 行は部局と、その下の未対応の指摘がある課、列は基本方針の条項です。色が濃いほど未対応の指摘が多く、最も濃い赤は重大な指摘を含みます。
+compliance-heat-hint = 部局名を選ぶと、その部局の課（未対応の指摘があるもの）を表示します。色の付いたマスを選ぶと、その指摘の一覧を開きます。
 compliance-heat-legend = 未対応の指摘（件）
 compliance-heat-whole = 全庁・所属なし
 compliance-count = { $n }件

@@ -71,7 +71,13 @@ struct Inner {
     schemes: Vec<mamori_policy::Scheme>,
     /// Serialises evaluations of the checks (see `compliance::ensure_fresh`).
     compliance_lock: tokio::sync::Mutex<()>,
+    /// The open findings counted per municipality, with the evaluation they count.
+    compliance_tallies: TallyCache,
 }
+
+type TallyCache = std::sync::Mutex<
+    std::collections::HashMap<i64, (chrono::DateTime<Utc>, Arc<Vec<compliance::report::Tally>>)>,
+>;
 
 impl App {
     pub fn new(store: Store, audit_key: AuditKey, config: Config) -> AppResult<Self> {
@@ -86,6 +92,7 @@ impl App {
                 dummy_hash,
                 schemes,
                 compliance_lock: tokio::sync::Mutex::new(()),
+                compliance_tallies: TallyCache::default(),
             }),
         })
     }
@@ -113,6 +120,30 @@ impl App {
 
     pub(crate) fn compliance_lock(&self) -> &tokio::sync::Mutex<()> {
         &self.inner.compliance_lock
+    }
+
+    /// The tallies of an evaluation, if they are the ones kept.
+    pub(crate) fn compliance_tallies(
+        &self,
+        municipality_id: i64,
+        evaluated_at: chrono::DateTime<Utc>,
+    ) -> Option<Arc<Vec<compliance::report::Tally>>> {
+        let cache = self.inner.compliance_tallies.lock().ok()?;
+        cache
+            .get(&municipality_id)
+            .filter(|(at, _)| *at == evaluated_at)
+            .map(|(_, t)| t.clone())
+    }
+
+    pub(crate) fn keep_compliance_tallies(
+        &self,
+        municipality_id: i64,
+        evaluated_at: chrono::DateTime<Utc>,
+        tallies: Arc<Vec<compliance::report::Tally>>,
+    ) {
+        if let Ok(mut cache) = self.inner.compliance_tallies.lock() {
+            cache.insert(municipality_id, (evaluated_at, tallies));
+        }
     }
 
     pub(crate) fn dummy_hash(&self) -> &str {

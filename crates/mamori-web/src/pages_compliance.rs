@@ -109,7 +109,18 @@ fn count_cells(c: &Counts) -> Vec<String> {
         .collect()
 }
 
-pub async fn overview(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
+/// `?bureau=ID` opens that 部局's 課 in the heat map.
+#[derive(serde::Deserialize, Default)]
+pub struct OverviewQuery {
+    #[serde(default)]
+    bureau: Option<i64>,
+}
+
+pub async fn overview(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Query(q): Query<OverviewQuery>,
+) -> Response {
     let cap = match fresh_for(&state, &ctx).await {
         Ok(c) => c,
         Err(e) => return ctx.fail(e),
@@ -180,7 +191,7 @@ pub async fn overview(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response 
             }
         })
         .collect();
-    let heat_map = heat_map_svg(tr, catalog, &units, &nodes);
+    let heat_map = heat_map_svg(tr, catalog, &units, &nodes, q.bureau);
     let trend = trend_svg(tr, &trend);
     let actions = vec![
         (
@@ -240,13 +251,14 @@ pub async fn overview(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response 
     render(&page)
 }
 
-/// The heat map: 部局 rows (and under each, its 課 that have open findings) against the clause areas the
-/// checks measure.
+/// The heat map: 部局 rows against the clause areas the checks measure; under the 部局 `expanded`, its 課 that
+/// have open findings. A 部局's label opens it, so the map stays readable with a thousand 課.
 fn heat_map_svg(
     tr: &Tr,
     catalog: &ClauseCatalog,
     counts: &[compliance::UnitCounts],
     nodes: &[UnitNode],
+    expanded: Option<i64>,
 ) -> String {
     let lang = tr.lang.policy();
     let mut areas: Vec<ClauseId> = all_checks()
@@ -333,6 +345,9 @@ fn heat_map_svg(
     bureaus.sort_by(|a, b| a.sort_key.cmp(&b.sort_key));
     for b in bureaus {
         labels.push((Some(b.id), 0, b.name.clone()));
+        if expanded != Some(b.id) {
+            continue;
+        }
         let mut divisions: Vec<&UnitNode> = divisions_of
             .get(&Some(b.id))
             .map(|ids| ids.iter().filter_map(|d| by_id.get(d).copied()).collect())
@@ -348,7 +363,13 @@ fn heat_map_svg(
             label,
             depth: *depth,
             cells: (0..areas.len()).map(|col| cell(*unit, col)).collect(),
-            link: unit.map(|u| format!("/compliance/findings?unit={u}")),
+            link: unit.map(|u| {
+                if *depth == 0 && expanded != Some(u) {
+                    format!("/compliance?bureau={u}#heat-map")
+                } else {
+                    format!("/compliance/findings?unit={u}")
+                }
+            }),
         })
         .collect();
     let title = tr.get("compliance-heat-title");

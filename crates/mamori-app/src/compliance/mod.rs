@@ -13,7 +13,7 @@
 
 mod exceptions;
 pub mod facts;
-mod report;
+pub(crate) mod report;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -216,6 +216,7 @@ struct Stored {
 /// The texts of a finding as stored, and their digest.
 struct Texts {
     severity: String,
+    rank: i16,
     label: String,
     ja: String,
     en: String,
@@ -238,6 +239,7 @@ fn texts_of(f: &Finding) -> Texts {
     let bytes: [u8; 8] = hash.finalize()[..8].try_into().unwrap_or_default();
     Texts {
         severity,
+        rank: 4 - f.severity as i16,
         label: f.subject.label.clone(),
         ja,
         en,
@@ -353,6 +355,7 @@ fn new_row(mid: i64, f: &Finding, t: Texts, now: DateTime<Utc>) -> finding::Acti
         subject_label: Set(t.label),
         unit_id: Set(t.unit),
         clause: Set(f.clause.to_owned()),
+        rank: Set(t.rank),
         severity: Set(t.severity),
         message_ja: Set(t.ja),
         message_en: Set(t.en),
@@ -369,6 +372,7 @@ fn new_row(mid: i64, f: &Finding, t: Texts, now: DateTime<Utc>) -> finding::Acti
 fn with_text(id: i64, t: Texts, now: DateTime<Utc>) -> finding::ActiveModel {
     finding::ActiveModel {
         id: sea_orm::Unchanged(id),
+        rank: Set(t.rank),
         severity: Set(t.severity),
         subject_label: Set(t.label),
         message_ja: Set(t.ja),

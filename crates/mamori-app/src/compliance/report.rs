@@ -10,8 +10,7 @@ use mamori_policy::{Lang, Text, UnitLevel};
 use mamori_sheet::{XlsxColumn, XlsxSheet};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::exceptions::in_force;
@@ -142,43 +141,25 @@ async fn accepted(
     Ok(out)
 }
 
-/// Open findings counted by clause (for the overview), accepted ones apart.
-pub async fn summary(app: &App, cap: &ComplianceReader) -> AppResult<Summary> {
-    let db = app.store().conn();
-    let mid = cap.municipality_id;
-    let rows: Vec<(String, String, i64)> = finding::Entity::find()
-        .select_only()
-        .column(finding::Column::Clause)
-        .column(finding::Column::Severity)
-        .column_as(finding::Column::Id.count(), "n")
-        .filter(finding::Column::MunicipalityId.eq(mid))
-        .filter(finding::Column::State.eq(OPEN))
-        .group_by(finding::Column::Clause)
-        .group_by(finding::Column::Severity)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut summary = Summary::default();
-    for (clause, severity, n) in rows {
-        let counts = summary.by_clause.entry(clause).or_default();
-        counts.open[severity_of(&severity) as usize] += u32::try_from(n).unwrap_or(u32::MAX);
-    }
-    for a in accepted(db, mid, crate::today()).await? {
-        let counts = summary.by_clause.entry(a.clause).or_default();
-        let slot = &mut counts.open[a.severity as usize];
-        *slot = slot.saturating_sub(1);
-        counts.accepted += 1;
-    }
-    for counts in summary.by_clause.values() {
-        summary.total.add(counts);
-    }
-    Ok(summary)
+/// Open findings of one unit, clause and severity, as counted in the database (accepted ones included).
+#[derive(Debug, Clone)]
+pub(crate) struct Tally {
+    unit_id: Option<i64>,
+    clause: String,
+    severity: Severity,
+    n: u32,
 }
 
-/// Open findings counted by the unit answerable and clause (for the heat map), accepted ones apart.
-pub async fn unit_counts(app: &App, cap: &ComplianceReader) -> AppResult<Vec<UnitCounts>> {
+/// The open findings counted by unit, clause and severity. Counted once per evaluation and kept in memory
+/// until the next one, so the overview does not count 100,000 findings on every view.
+async fn tallies(app: &App, mid: i64) -> AppResult<std::sync::Arc<Vec<Tally>>> {
     let db = app.store().conn();
-    let mid = cap.municipality_id;
+    let stamp = super::evaluated(db, mid).await?.map(|e| e.at);
+    if let Some(stamp) = stamp
+        && let Some(cached) = app.compliance_tallies(mid, stamp)
+    {
+        return Ok(cached);
+    }
     let rows: Vec<(Option<i64>, String, String, i64)> = finding::Entity::find()
         .select_only()
         .column(finding::Column::UnitId)
@@ -193,12 +174,49 @@ pub async fn unit_counts(app: &App, cap: &ComplianceReader) -> AppResult<Vec<Uni
         .into_tuple()
         .all(db)
         .await?;
-    let mut cells: BTreeMap<(Option<i64>, String), Counts> = BTreeMap::new();
-    for (unit_id, clause, severity, n) in rows {
-        cells.entry((unit_id, clause)).or_default().open[severity_of(&severity) as usize] +=
-            u32::try_from(n).unwrap_or(u32::MAX);
+    let tallies = std::sync::Arc::new(
+        rows.into_iter()
+            .map(|(unit_id, clause, severity, n)| Tally {
+                unit_id,
+                clause,
+                severity: severity_of(&severity),
+                n: u32::try_from(n).unwrap_or(u32::MAX),
+            })
+            .collect::<Vec<_>>(),
+    );
+    if let Some(stamp) = stamp {
+        app.keep_compliance_tallies(mid, stamp, tallies.clone());
     }
-    for a in accepted(db, mid, crate::today()).await? {
+    Ok(tallies)
+}
+
+/// Open findings counted by clause (for the overview), accepted ones apart.
+pub async fn summary(app: &App, cap: &ComplianceReader) -> AppResult<Summary> {
+    let mid = cap.municipality_id;
+    let mut summary = Summary::default();
+    for t in tallies(app, mid).await?.iter() {
+        summary.by_clause.entry(t.clause.clone()).or_default().open[t.severity as usize] += t.n;
+    }
+    for a in accepted(app.store().conn(), mid, crate::today()).await? {
+        let counts = summary.by_clause.entry(a.clause).or_default();
+        let slot = &mut counts.open[a.severity as usize];
+        *slot = slot.saturating_sub(1);
+        counts.accepted += 1;
+    }
+    for counts in summary.by_clause.values() {
+        summary.total.add(counts);
+    }
+    Ok(summary)
+}
+
+/// Open findings counted by the unit answerable and clause (for the heat map), accepted ones apart.
+pub async fn unit_counts(app: &App, cap: &ComplianceReader) -> AppResult<Vec<UnitCounts>> {
+    let mid = cap.municipality_id;
+    let mut cells: BTreeMap<(Option<i64>, String), Counts> = BTreeMap::new();
+    for t in tallies(app, mid).await?.iter() {
+        cells.entry((t.unit_id, t.clause.clone())).or_default().open[t.severity as usize] += t.n;
+    }
+    for a in accepted(app.store().conn(), mid, crate::today()).await? {
         let counts = cells.entry((a.unit_id, a.clause)).or_default();
         let slot = &mut counts.open[a.severity as usize];
         *slot = slot.saturating_sub(1);
@@ -381,21 +399,13 @@ async fn condition(
     Ok(cond)
 }
 
-fn severity_rank() -> sea_orm::sea_query::SimpleExpr {
-    Expr::cust(
-        "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 \
-         WHEN 'low' THEN 3 ELSE 4 END",
-    )
-}
-
 fn query(cond: Condition) -> sea_orm::Select<finding::Entity> {
     finding::Entity::find()
         .filter(cond)
-        .order_by(finding::Column::State.into_expr(), Order::Desc) // open before resolved
-        .order_by(severity_rank(), Order::Asc)
+        .order_by_asc(finding::Column::State) // "open" before "resolved"
+        .order_by_asc(finding::Column::Rank)
         .order_by_asc(finding::Column::Clause)
         .order_by_asc(finding::Column::CheckId)
-        .order_by_asc(finding::Column::SubjectLabel)
         .order_by_asc(finding::Column::Id)
 }
 

@@ -16,6 +16,8 @@ pub struct Model {
     pub unit_id: Option<i64>,
     pub clause: String,
     pub severity: String,
+    /// 0 for critical … 4 for info: the list's order.
+    pub rank: i16,
     pub message_ja: String,
     pub message_en: String,
     pub link: String,

@@ -32,6 +32,7 @@ fn finding() -> TableCreateStatement {
         .col(big_integer_null("unit_id"))
         .col(string("clause"))
         .col(string("severity"))
+        .col(small_integer("rank"))
         .col(text("message_ja"))
         .col(text("message_en"))
         .col(text("link"))
@@ -155,6 +156,20 @@ fn indexes() -> Vec<IndexCreateStatement> {
             "ix_finding_state",
             "finding",
             &["municipality_id", "state", "clause"],
+            false,
+        ),
+        // The findings list's order: open first, most severe first, then clause, check and age.
+        index(
+            "ix_finding_list",
+            "finding",
+            &[
+                "municipality_id",
+                "state",
+                "rank",
+                "clause",
+                "check_id",
+                "id",
+            ],
             false,
         ),
         index(
