@@ -140,6 +140,17 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics of one table after many of its rows changed (SQLite's `PRAGMA
+    /// optimize` decides itself which tables need it).
+    pub async fn analyze(&self, table: &'static str) -> Result<(), StoreError> {
+        let statement = match self.backend {
+            Backend::Sqlite => "PRAGMA optimize=0x10002".to_owned(),
+            Backend::Postgres => format!(r#"ANALYZE "{table}""#),
+        };
+        self.db.execute_unprepared(&statement).await?;
+        Ok(())
+    }
+
     /// Widens SQLite's page cache of the connection that runs `txn` to 64 MiB, for a bulk write that touches
     /// many index pages (a 100,000-row import: about 2 s less of reading pages back from the file). Call
     /// [`Store::end_bulk`] before committing; on PostgreSQL both do nothing (its buffers are the server's).

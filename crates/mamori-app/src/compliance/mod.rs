@@ -140,6 +140,9 @@ async fn refresh(app: &App, municipality_id: i64, today: NaiveDate) -> AppResult
 
     let started = Instant::now();
     let mut report = record(app, municipality_id, current).await?;
+    if report.opened + report.reopened + report.resolved > ANALYZE_AFTER {
+        app.store().analyze("finding").await?;
+    }
     let now = Utc::now();
     let stamp = Evaluated {
         audit_seq: seq,
@@ -338,6 +341,10 @@ async fn record(app: &App, mid: i64, current: Vec<Finding>) -> AppResult<Refresh
     tx.commit().await?;
     Ok(report)
 }
+
+/// Changed findings after which the planner's statistics of the table are refreshed (PostgreSQL without them
+/// scans every finding for a page of the list).
+const ANALYZE_AFTER: usize = 5_000;
 
 /// Rows per multi-row statement: well within SQLite's and PostgreSQL's bound-parameter limits.
 const INSERT_CHUNK: usize = 1000;
