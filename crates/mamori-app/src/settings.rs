@@ -108,7 +108,7 @@ pub async fn update_security(
 }
 
 /// Writes a setting, creating or replacing its row.
-async fn put(
+pub(crate) async fn put(
     db: &impl ConnectionTrait,
     municipality_id: i64,
     key: &str,

@@ -39,6 +39,16 @@ pub(crate) fn render(t: &impl Template) -> Response {
     }
 }
 
+/// Renders a page that may show the problems of its request: 200 without any, 422 with some.
+pub(crate) fn render_checked(fine: bool, t: &impl Template) -> Response {
+    let status = if fine {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, render(t)).into_response()
+}
+
 /// Options of the web layer.
 #[derive(Debug, Clone, Default)]
 pub struct WebOptions {

@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::ctx::{AppState, Ctx};
 use crate::page::{
     Cell, Field, FormPage, MessagePage, Page, PostButton, TablePage, pagination, urlencode,
 };
-use crate::render;
+use crate::{render, render_checked};
 use mamori_app::accounts::{self, AccountForm, AdminAction};
 use mamori_app::audit::{self, AuditQuery};
 use mamori_app::settings::{self, SecuritySettingsForm};
@@ -138,12 +138,7 @@ fn account_form(ctx: &Ctx, f: &AccountForm, errors: &[FieldError]) -> Response {
         tr.get("action-save"),
     )
     .with_errors(tr, errors);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn new_account(ctx: Ctx) -> Response {
@@ -412,12 +407,7 @@ fn validity_page(ctx: &Ctx, id: i64, f: &ValidityForm, errors: &[FieldError]) ->
         tr.get("action-save"),
     )
     .with_errors(tr, errors);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn validity_form(
@@ -500,12 +490,7 @@ fn settings_page(ctx: &Ctx, s: &SecuritySettingsForm, errors: &[FieldError]) -> 
         "/settings/classification".to_owned(),
         tr.get("scheme-title"),
     ));
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 #[derive(serde::Deserialize)]
@@ -557,12 +542,7 @@ async fn scheme_page(state: &AppState, ctx: &Ctx, errors: &[FieldError]) -> Resp
     )
     .with_errors(tr, errors);
     page.intro = Some(tr.get("scheme-intro"));
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn scheme_form(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {

@@ -17,7 +17,7 @@ use crate::error::field_message;
 use crate::i18n::Tr;
 use crate::page::{Cell, Field, FormPage, MessagePage, Page, TablePage, pagination, urlencode};
 use crate::pages_changes::MAX_UPLOAD_BYTES;
-use crate::render;
+use crate::{render, render_checked};
 use mamori_app::assets::sheet::{self as asset_sheet, ExportFormat, ImportReport, RowAction};
 use mamori_app::assets::{self, AssetDetail, AssetEditor, AssetInput, AssetQuery, AssetRow};
 use mamori_app::{AppError, AppResult, FieldError, today};
@@ -453,12 +453,7 @@ pub async fn list(
             ));
         }
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 /// `attachment; filename="assets-20260519.xlsx"; filename*=UTF-8''情報資産管理台帳_20260519.xlsx` (RFC 6266 and
@@ -958,12 +953,7 @@ async fn detail_page(
         },
         retire,
     };
-    let status = if retire_errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(retire_errors.is_empty(), &page)
 }
 
 pub async fn show(State(state): State<Arc<AppState>>, ctx: Ctx, Path(id): Path<i64>) -> Response {
@@ -1160,12 +1150,7 @@ async fn form_page(
     .with_errors(tr, &form_errors(errors));
     page.links
         .push(("/assets".to_owned(), tr.get("assets-back-to-list")));
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn new(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {

@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use axum::extract::{Multipart, Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::ctx::{AppState, Ctx};
 use crate::error::field_message;
 use crate::page::{Cell, Field, FormPage, Page, PostButton, TablePage};
-use crate::render;
+use crate::{render, render_checked};
 use mamori_app::changeset::{self, Upload};
 use mamori_app::{AppError, FieldError};
 
@@ -88,12 +87,7 @@ fn upload_page(ctx: &Ctx, form: &UploadForm, errors: &[FieldError]) -> Response 
     .with_errors(tr, errors);
     page.multipart = true;
     page.intro = Some(tr.get("cs-intro"));
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn new(ctx: Ctx) -> Response {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 
@@ -19,7 +19,7 @@ use crate::ctx::{AppState, Ctx};
 use crate::i18n::Tr;
 use crate::page::{Cell, Field, FormPage, Page, TablePage, pagination, urlencode};
 use crate::pages_changes::MAX_UPLOAD_BYTES;
-use crate::render;
+use crate::{render, render_checked};
 use mamori_app::access::ComplianceReader;
 use mamori_app::compliance::{
     self, Counts, ExceptionForm, FindingQuery, FindingRow, FindingState, StateFilter, UnitNode,
@@ -756,12 +756,7 @@ pub async fn findings(
             tr.get("compliance-export"),
         ),
     ];
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn export(
@@ -987,12 +982,7 @@ async fn exception_form(
         finding.subject_label,
         finding.message.get(lang)
     ));
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn new_exception(
@@ -1100,12 +1090,7 @@ async fn exception_page(state: &AppState, ctx: &Ctx, id: i64, errors: &[FieldErr
             hidden: Vec::new(),
         });
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn exception(
@@ -1206,12 +1191,7 @@ fn import_form(ctx: &Ctx, errors: &[FieldError]) -> Response {
     .with_errors(tr, errors);
     page.multipart = true;
     page.intro = Some(tr.get("policy-import-intro"));
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn policy_import_form(ctx: Ctx) -> Response {

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use crate::ctx::{AppState, Ctx};
 use crate::i18n::Tr;
 use crate::page::{Cell, Field, FormPage, Page, PostButton, TablePage, pagination, urlencode};
-use crate::render;
+use crate::{render, render_checked};
 use mamori_app::org::{self, FacilityForm, UnitForm};
 use mamori_app::roles::{self, AssignForm};
 use mamori_app::staff::{self, StaffForm, StaffQuery};
@@ -184,12 +184,7 @@ async fn unit_form_page(
         ctx.tr.get("action-save"),
     )
     .with_errors(&ctx.tr, errors);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn new_unit(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
@@ -405,12 +400,7 @@ async fn facility_page(
         tr.get("action-save"),
     )
     .with_errors(tr, errors);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn new_facility(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
@@ -717,12 +707,7 @@ async fn staff_page(
         tr.get("action-save"),
     )
     .with_errors(tr, errors);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn new_staff(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
@@ -970,12 +955,7 @@ async fn role_page(
         tr.get("action-save"),
     )
     .with_errors(tr, errors);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn new_role(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
@@ -1081,12 +1061,7 @@ async fn kinds_page(
             .collect::<Vec<_>>()
             .join("、"),
     );
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    render_checked(errors.is_empty(), &page)
 }
 
 pub async fn kinds(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {

@@ -149,7 +149,9 @@ async fn refresh(app: &App, municipality_id: i64, today: NaiveDate) -> AppResult
         day: today,
         at: now,
     };
-    put_setting(app, municipality_id, EVALUATED_KEY, &stamp).await?;
+    let stamp = serde_json::to_string(&stamp)
+        .map_err(|e| AppError::Internal(format!("{EVALUATED_KEY}: {e}")))?;
+    crate::settings::put(app.store().conn(), municipality_id, EVALUATED_KEY, stamp).await?;
     report.load_ms = load_ms;
     report.evaluate_ms = evaluate_ms;
     report.write_ms = started.elapsed().as_millis();
@@ -170,40 +172,6 @@ async fn refresh(app: &App, municipality_id: i64, today: NaiveDate) -> AppResult
 pub async fn refresh_now(app: &App, municipality_id: i64) -> AppResult<RefreshReport> {
     let _guard = app.compliance_lock().lock().await;
     refresh(app, municipality_id, crate::today()).await
-}
-
-async fn put_setting(
-    app: &App,
-    mid: i64,
-    key: &str,
-    value: &impl serde::Serialize,
-) -> AppResult<()> {
-    let value =
-        serde_json::to_string(value).map_err(|e| AppError::Internal(format!("{key}: {e}")))?;
-    let db = app.store().conn();
-    let existing = setting::Entity::find()
-        .filter(setting::Column::MunicipalityId.eq(mid))
-        .filter(setting::Column::Key.eq(key))
-        .one(db)
-        .await?;
-    match existing {
-        Some(row) => {
-            let mut row: setting::ActiveModel = row.into();
-            row.value = Set(value);
-            row.update(db).await?;
-        }
-        None => {
-            setting::ActiveModel {
-                municipality_id: Set(mid),
-                key: Set(key.to_owned()),
-                value: Set(value),
-                ..Default::default()
-            }
-            .insert(db)
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 /// A finding's identity: check, subject kind, subject id.
