@@ -1,0 +1,20 @@
+//! `netcheck`: from the firewall configurations a city actually runs, prove that its network zones are
+//! separated (clause 6(3), 通信経路の分割), or show the packets that cross.
+//!
+//! The layers, bottom up:
+//!
+//! - [`ir`]: one model of rules for every vendor format — tables, chains with their hooks and priorities,
+//!   rules as lists of matches with an action, each rule knowing the file and line it came from. A match the
+//!   parser does not model is kept as [`ir::Test::Unknown`] with a warning, never dropped, so later stages can
+//!   over-approximate it and "isolated" stays a proof.
+//! - [`iptables`]: `iptables-save` / `ip6tables-save` text (and `ipset save` for `-m set`).
+//! - [`nft`]: `nft -j list ruleset` JSON.
+//!
+//! A new vendor format (FortiGate, Palo Alto, YAMAHA RTX …) is one new module producing an [`ir::Ruleset`].
+
+pub mod error;
+pub mod iptables;
+pub mod ir;
+pub mod nft;
+
+pub use error::ParseError;
