@@ -9,6 +9,8 @@
 //!   over-approximate it and "isolated" stays a proof.
 //! - [`iptables`]: `iptables-save` / `ip6tables-save` text (and `ipset save` for `-m set`).
 //! - [`nft`]: `nft -j list ruleset` JSON.
+//! - [`space`]: the packet header space as binary decision diagrams; [`verdict`]: what a chain, and a hook,
+//!   accepts and drops, as packet sets.
 //!
 //! A new vendor format (FortiGate, Palo Alto, YAMAHA RTX …) is one new module producing an [`ir::Ruleset`].
 
@@ -16,5 +18,7 @@ pub mod error;
 pub mod iptables;
 pub mod ir;
 pub mod nft;
+pub mod space;
+pub mod verdict;
 
 pub use error::ParseError;

@@ -1,0 +1,440 @@
+//! The packet header space as binary decision diagrams: which packets a rule matches, which a chain
+//! accepts, as one [`Bdd`] each over a fixed layout of variables.
+//!
+//! The layout, top of the order first: family (1 bit: IPv6 when set), input and output interface (a finite
+//! domain each, see below), connection-tracking state (3 bits), protocol (8), source address (128, most
+//! significant bit first), destination address (128), source port (16), destination port (16). An IPv4
+//! address is held in the low 32 bits with the high 96 zero. Addresses and ports keep their most significant
+//! bit first so that a prefix is a path and an inclusive range takes O(bits) nodes.
+//!
+//! Interfaces are a finite domain over the names the caller knows (those of the configurations and the zone
+//! map, see [`interface_names`]) plus one code for "any other name". An exact name outside the known names
+//! matches that "other" code; a wildcard (`eth+`) matches every known name with its prefix and, conservatively,
+//! the "other" code. Packets on known names are therefore judged exactly; the "other" code is a coarse
+//! stand-in for the names nobody listed.
+//!
+//! [`Space::valid`] excludes the codes that stand for nothing (the three unused ct-state codes, interface
+//! codes past the domain, IPv4 packets with a non-zero high address part).
+
+use std::fmt;
+
+use biodivine_lib_bdd::{Bdd, BddPartialValuation, BddValuation, BddVariable, BddVariableSet};
+
+use crate::ir::{AddrRange, CtState, Family, Iface, PortRange, Ruleset, Test};
+
+const ADDR_BITS: usize = 128;
+const PORT_BITS: usize = 16;
+const PROTO_BITS: usize = 8;
+const CT_BITS: usize = 3;
+
+/// The ct states in code order: code `i` is `CT_STATES[i]`.
+const CT_STATES: [CtState; 5] = [
+    CtState::New,
+    CtState::Established,
+    CtState::Related,
+    CtState::Invalid,
+    CtState::Untracked,
+];
+
+/// One concrete packet, as a witness of a set or a probe of one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Packet {
+    pub family: Family,
+    /// IPv4 in the low 32 bits.
+    pub src: u128,
+    pub dst: u128,
+    pub protocol: u8,
+    pub sport: u16,
+    pub dport: u16,
+    pub ct_state: CtState,
+    /// `None`: a name outside the space's known interfaces.
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+}
+
+fn protocol_name(p: u8) -> Option<&'static str> {
+    match p {
+        1 => Some("icmp"),
+        6 => Some("tcp"),
+        17 => Some("udp"),
+        58 => Some("ipv6-icmp"),
+        132 => Some("sctp"),
+        _ => None,
+    }
+}
+
+fn has_ports(p: u8) -> bool {
+    matches!(p, 6 | 17 | 33 | 132 | 136)
+}
+
+fn show_addr(family: Family, v: u128) -> String {
+    match family {
+        Family::Ipv4 => std::net::Ipv4Addr::from(u32::try_from(v).unwrap_or(u32::MAX)).to_string(),
+        Family::Ipv6 => std::net::Ipv6Addr::from(v).to_string(),
+    }
+}
+
+fn show_endpoint(family: Family, addr: u128, port: Option<u16>) -> String {
+    let a = show_addr(family, addr);
+    match (port, family) {
+        (None, _) => a,
+        (Some(p), Family::Ipv4) => format!("{a}:{p}"),
+        (Some(p), Family::Ipv6) => format!("[{a}]:{p}"),
+    }
+}
+
+fn ct_name(s: CtState) -> &'static str {
+    match s {
+        CtState::New => "new",
+        CtState::Established => "established",
+        CtState::Related => "related",
+        CtState::Invalid => "invalid",
+        CtState::Untracked => "untracked",
+    }
+}
+
+impl fmt::Display for Packet {
+    /// `tcp 10.30.0.5:40000 → 10.20.1.1:25 in eth3 out eth2 state new`; ports only for protocols that have
+    /// them; `(other)` for an interface outside the known names.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match protocol_name(self.protocol) {
+            Some(name) => write!(f, "{name} ")?,
+            None => write!(f, "proto {} ", self.protocol)?,
+        }
+        let ports = has_ports(self.protocol);
+        write!(
+            f,
+            "{} → {}",
+            show_endpoint(self.family, self.src, ports.then_some(self.sport)),
+            show_endpoint(self.family, self.dst, ports.then_some(self.dport)),
+        )?;
+        let iface = |i: &Option<String>| i.clone().unwrap_or_else(|| "(other)".to_owned());
+        write!(
+            f,
+            " in {} out {} state {}",
+            iface(&self.iif),
+            iface(&self.oif),
+            ct_name(self.ct_state)
+        )
+    }
+}
+
+/// The variables and their layout; every [`Bdd`] of one analysis is over one `Space`.
+#[derive(Debug, Clone)]
+pub struct Space {
+    vars: BddVariableSet,
+    family: BddVariable,
+    iif: Vec<BddVariable>,
+    oif: Vec<BddVariable>,
+    ct: Vec<BddVariable>,
+    proto: Vec<BddVariable>,
+    src: Vec<BddVariable>,
+    dst: Vec<BddVariable>,
+    sport: Vec<BddVariable>,
+    dport: Vec<BddVariable>,
+    /// Code `i` is `names[i]`; code `names.len()` is "any other name".
+    names: Vec<String>,
+    valid: Bdd,
+}
+
+/// The value of an unsigned field, most significant bit first.
+fn bits_of(value: u128, vars: &[BddVariable]) -> impl Iterator<Item = (BddVariable, bool)> + '_ {
+    let n = vars.len();
+    vars.iter()
+        .enumerate()
+        .map(move |(i, v)| (*v, (value >> (n - 1 - i)) & 1 == 1))
+}
+
+impl Space {
+    /// A space over the given interface names (duplicates are ignored; the order does not matter).
+    pub fn new(interfaces: &[String]) -> Self {
+        let mut names: Vec<String> = interfaces.to_vec();
+        names.sort();
+        names.dedup();
+        // codes 0..=names.len(): enough bits for names.len() + 1 codes, at least one.
+        let codes = names.len() + 1;
+        let mut iface_bits = 1;
+        while (1usize << iface_bits) < codes {
+            iface_bits += 1;
+        }
+
+        let mut labels: Vec<String> = vec!["family".to_owned()];
+        let field = |prefix: &str, n: usize, labels: &mut Vec<String>| -> Vec<BddVariable> {
+            (0..n)
+                .map(|i| {
+                    labels.push(format!("{prefix}{i}"));
+                    BddVariable::from_index(labels.len() - 1)
+                })
+                .collect()
+        };
+        let iif = field("iif", iface_bits, &mut labels);
+        let oif = field("oif", iface_bits, &mut labels);
+        let ct = field("ct", CT_BITS, &mut labels);
+        let proto = field("proto", PROTO_BITS, &mut labels);
+        let src = field("src", ADDR_BITS, &mut labels);
+        let dst = field("dst", ADDR_BITS, &mut labels);
+        let sport = field("sport", PORT_BITS, &mut labels);
+        let dport = field("dport", PORT_BITS, &mut labels);
+        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let vars = BddVariableSet::new(&refs);
+
+        let mut space = Space {
+            family: BddVariable::from_index(0),
+            valid: vars.mk_true(),
+            vars,
+            iif,
+            oif,
+            ct,
+            proto,
+            src,
+            dst,
+            sport,
+            dport,
+            names,
+        };
+        let top = u128::try_from(space.names.len()).unwrap_or(u128::MAX);
+        let ct_top = u128::try_from(CT_STATES.len() - 1).unwrap_or(0);
+        space.valid = space
+            .uint_range(&space.ct, 0, ct_top)
+            .and(&space.uint_range(&space.iif, 0, top))
+            .and(&space.uint_range(&space.oif, 0, top))
+            .and(&space.family(Family::Ipv4).or(&space.family(Family::Ipv6)));
+        space
+    }
+
+    /// The underlying variables (for operations such as `exists`).
+    pub fn variables(&self) -> &BddVariableSet {
+        &self.vars
+    }
+
+    /// The known interface names, sorted.
+    pub fn interfaces(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Every packet that stands for a real one.
+    pub fn valid(&self) -> &Bdd {
+        &self.valid
+    }
+
+    pub fn none(&self) -> Bdd {
+        self.vars.mk_false()
+    }
+
+    pub fn all(&self) -> Bdd {
+        self.vars.mk_true()
+    }
+
+    /// Variables of the source (`dst == false`) or destination address, most significant first.
+    pub fn addr_vars(&self, dst: bool) -> &[BddVariable] {
+        if dst { &self.dst } else { &self.src }
+    }
+
+    /// Variables of the source or destination port, most significant first.
+    pub fn port_vars(&self, dst: bool) -> &[BddVariable] {
+        if dst { &self.dport } else { &self.sport }
+    }
+
+    /// Variables of the input (`out == false`) or output interface code.
+    pub fn iface_vars(&self, out: bool) -> &[BddVariable] {
+        if out { &self.oif } else { &self.iif }
+    }
+
+    fn uint_eq(&self, vars: &[BddVariable], value: u128) -> Bdd {
+        let clause = BddPartialValuation::from_values_iter(bits_of(value, vars));
+        self.vars.mk_conjunctive_clause(&clause)
+    }
+
+    /// `first <= x <= last` over the unsigned field `vars` (most significant first), built bottom-up as two
+    /// chains of one node per bit: O(bits) nodes, no enumeration of values.
+    fn uint_range(&self, vars: &[BddVariable], first: u128, last: u128) -> Bdd {
+        if first > last {
+            return self.none();
+        }
+        let mut ge = self.all();
+        let mut le = self.all();
+        for (var, bit) in bits_of(first, vars).collect::<Vec<_>>().into_iter().rev() {
+            let x = self.vars.mk_var(var);
+            ge = if bit { x.and(&ge) } else { x.or(&ge) };
+        }
+        for (var, bit) in bits_of(last, vars).collect::<Vec<_>>().into_iter().rev() {
+            let nx = self.vars.mk_not_var(var);
+            le = if bit { nx.or(&le) } else { nx.and(&le) };
+        }
+        ge.and(&le)
+    }
+
+    /// Packets of the family; an IPv4 packet has the high 96 bits of both addresses zero.
+    pub fn family(&self, family: Family) -> Bdd {
+        match family {
+            Family::Ipv6 => self.vars.mk_var(self.family),
+            Family::Ipv4 => {
+                let high = ADDR_BITS - 32;
+                let zeros = self.src[..high]
+                    .iter()
+                    .chain(self.dst[..high].iter())
+                    .map(|v| (*v, false))
+                    .chain(std::iter::once((self.family, false)));
+                self.vars
+                    .mk_conjunctive_clause(&BddPartialValuation::from_values_iter(zeros))
+            }
+        }
+    }
+
+    /// Packets whose source (`dst == false`) or destination address is in the range (and of its family).
+    pub fn addr_range(&self, dst: bool, range: AddrRange) -> Bdd {
+        let last = range.last.min(range.family.max());
+        self.family(range.family)
+            .and(&self.uint_range(self.addr_vars(dst), range.first, last))
+    }
+
+    /// Packets whose source or destination port is in the range.
+    pub fn port_range(&self, dst: bool, range: PortRange) -> Bdd {
+        self.uint_range(
+            self.port_vars(dst),
+            u128::from(range.first),
+            u128::from(range.last),
+        )
+    }
+
+    pub fn protocol(&self, number: u8) -> Bdd {
+        self.uint_eq(&self.proto, u128::from(number))
+    }
+
+    pub fn ct_state(&self, state: CtState) -> Bdd {
+        let code = CT_STATES.iter().position(|s| *s == state).unwrap_or(0);
+        self.uint_eq(&self.ct, u128::try_from(code).unwrap_or(0))
+    }
+
+    fn iface_code(&self, name: Option<&str>) -> usize {
+        name.and_then(|n| self.names.binary_search_by(|k| k.as_str().cmp(n)).ok())
+            .unwrap_or(self.names.len())
+    }
+
+    fn iface_code_bdd(&self, out: bool, code: usize) -> Bdd {
+        self.uint_eq(
+            self.iface_vars(out),
+            u128::try_from(code).unwrap_or(u128::MAX),
+        )
+    }
+
+    /// Packets on the input (`out == false`) or output interface: an exact known name is its code, an
+    /// unknown exact name is the "other" code, a wildcard is every known name with its prefix and the "other"
+    /// code.
+    pub fn iface(&self, out: bool, iface: &Iface) -> Bdd {
+        if !iface.wildcard {
+            return self.iface_code_bdd(out, self.iface_code(Some(&iface.name)));
+        }
+        let mut set = self.iface_code_bdd(out, self.names.len());
+        for (code, name) in self.names.iter().enumerate() {
+            if iface.matches(name) {
+                set = set.or(&self.iface_code_bdd(out, code));
+            }
+        }
+        set
+    }
+
+    /// The set of one test, or `None` for [`Test::Unknown`].
+    pub fn test(&self, test: &Test) -> Option<Bdd> {
+        let any = |sets: &mut dyn Iterator<Item = Bdd>| sets.fold(self.none(), |acc, b| acc.or(&b));
+        Some(match test {
+            Test::Family { family } => self.family(*family),
+            Test::Addr { dst, ranges } => {
+                any(&mut ranges.iter().map(|r| self.addr_range(*dst, *r)))
+            }
+            Test::Protocol { numbers } => any(&mut numbers.iter().map(|n| self.protocol(*n))),
+            Test::Port { dst, ranges } => {
+                any(&mut ranges.iter().map(|r| self.port_range(*dst, *r)))
+            }
+            Test::CtState { states } => any(&mut states.iter().map(|s| self.ct_state(*s))),
+            Test::Iface { out, names } => any(&mut names.iter().map(|i| self.iface(*out, i))),
+            Test::Unknown { .. } => return None,
+        })
+    }
+
+    /// The valuation of a concrete packet (an interface outside the known names takes the "other" code).
+    pub fn valuation(&self, p: &Packet) -> BddValuation {
+        let mut values = vec![false; usize::from(self.vars.num_vars())];
+        let mut set = |vars: &[BddVariable], v: u128| {
+            for (var, bit) in bits_of(v, vars) {
+                values[var.to_index()] = bit;
+            }
+        };
+        set(
+            std::slice::from_ref(&self.family),
+            u128::from(p.family == Family::Ipv6),
+        );
+        let code = |name: &Option<String>| {
+            u128::try_from(self.iface_code(name.as_deref())).unwrap_or(u128::MAX)
+        };
+        set(&self.iif, code(&p.iif));
+        set(&self.oif, code(&p.oif));
+        let ct = CT_STATES.iter().position(|s| *s == p.ct_state).unwrap_or(0);
+        set(&self.ct, u128::try_from(ct).unwrap_or(0));
+        set(&self.proto, u128::from(p.protocol));
+        set(&self.src, p.src);
+        set(&self.dst, p.dst);
+        set(&self.sport, u128::from(p.sport));
+        set(&self.dport, u128::from(p.dport));
+        BddValuation::new(values)
+    }
+
+    /// Whether the packet is in the set.
+    pub fn contains(&self, set: &Bdd, p: &Packet) -> bool {
+        set.eval_in(&self.valuation(p))
+    }
+
+    fn read(vars: &[BddVariable], v: &BddValuation) -> u128 {
+        vars.iter()
+            .fold(0u128, |acc, var| (acc << 1) | u128::from(v.value(*var)))
+    }
+
+    /// One valid packet of the set, or `None` when it has none.
+    pub fn witness(&self, set: &Bdd) -> Option<Packet> {
+        let v = set.and(&self.valid).sat_witness()?;
+        let family = if v.value(self.family) {
+            Family::Ipv6
+        } else {
+            Family::Ipv4
+        };
+        let iface = |vars: &[BddVariable]| {
+            usize::try_from(Self::read(vars, &v))
+                .ok()
+                .and_then(|c| self.names.get(c).cloned())
+        };
+        let ct = usize::try_from(Self::read(&self.ct, &v)).unwrap_or(0);
+        Some(Packet {
+            family,
+            src: Self::read(&self.src, &v),
+            dst: Self::read(&self.dst, &v),
+            protocol: u8::try_from(Self::read(&self.proto, &v)).unwrap_or(0),
+            sport: u16::try_from(Self::read(&self.sport, &v)).unwrap_or(0),
+            dport: u16::try_from(Self::read(&self.dport, &v)).unwrap_or(0),
+            ct_state: CT_STATES.get(ct).copied().unwrap_or(CtState::New),
+            iif: iface(&self.iif),
+            oif: iface(&self.oif),
+        })
+    }
+}
+
+/// Every exact interface name the rulesets test (wildcards are prefixes, not names), sorted, for
+/// [`Space::new`] together with the zone map's names.
+pub fn interface_names(rulesets: &[Ruleset]) -> Vec<String> {
+    let mut names: Vec<String> = rulesets
+        .iter()
+        .flat_map(|r| r.tables.iter())
+        .flat_map(|t| t.chains.iter())
+        .flat_map(|c| c.rules.iter())
+        .flat_map(|r| r.matches.iter())
+        .filter_map(|m| match &m.test {
+            Test::Iface { names, .. } => Some(names),
+            _ => None,
+        })
+        .flatten()
+        .filter(|i| !i.wildcard)
+        .map(|i| i.name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
