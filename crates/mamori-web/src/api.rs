@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::ctx::{AppState, Ctx};
 use mamori_app::assets::{self, AssetDetail, AssetInput, AssetQuery};
 use mamori_app::audit::{self, AuditQuery};
+use mamori_app::compliance;
 use mamori_app::mamori_store::entity::{facility, org_unit};
 use mamori_app::org::{self, FacilityForm, UnitForm};
 use mamori_app::roles::{self, AssignForm};
@@ -41,6 +42,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(list_roles).post(create_role),
         )
         .route("/api/v1/audit", get(list_audit))
+        .route("/api/v1/findings", get(list_findings))
         .route("/api/v1/assets", get(list_assets).post(create_asset))
         .route("/api/v1/assets/{id}", get(get_asset).put(update_asset))
         .route(
@@ -303,6 +305,30 @@ async fn list_audit(
     ok(
         json!({"items": page.rows, "total": page.total, "page": page.page, "per_page": page.per_page}),
     )
+}
+
+// ---- 遵守状況 ----
+
+/// Findings of the compliance checks, as the findings page filters them.
+async fn list_findings(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Query(raw): Query<crate::pages_compliance::FindingsQuery>,
+) -> ApiResult {
+    let cap = crate::pages_compliance::fresh_for(&state, &ctx)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let q = match crate::pages_compliance::parse_query(&state, &ctx, &raw).await {
+        Ok(Ok(q)) => q,
+        Ok(Err(errors)) => return Err(ctx.fail(AppError::Invalid(errors))),
+        Err(e) => return Err(ctx.fail(e)),
+    };
+    let page = compliance::findings(&state.app, &cap, &q)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!({
+        "rows": page.rows, "total": page.total, "page": page.page, "per_page": page.per_page,
+    }))
 }
 
 // ---- 情報資産管理台帳 ----

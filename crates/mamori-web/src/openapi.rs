@@ -23,6 +23,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/role-assignments"),
     ("post", "/api/v1/role-assignments"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/findings"),
     ("get", "/api/v1/assets"),
     ("post", "/api/v1/assets"),
     ("get", "/api/v1/assets/{id}"),
@@ -242,6 +243,14 @@ fn operation(method: &str, path: &str) -> Value {
             Some("RetireInput"),
             schema_ref("AssetDetail"),
         ),
+        ("get", "/api/v1/findings") => (
+            "遵守状況: findings of the compliance checks (CISO, 統括, auditors, administrators): open and accepted by default; query clause (with its sub-clauses), check, severity (and above), state (current, open, accepted, resolved, all), unit (id or 組織コード, with its sub-units), page, per_page. Open first, most severe first",
+            None,
+            json!({"type": "object", "properties": {
+                "rows": {"type": "array", "items": schema_ref("Finding")},
+                "total": {"type": "integer", "description": "Counted up to 1,001"},
+                "page": {"type": "integer"}, "per_page": {"type": "integer"}}}),
+        ),
         _ => (
             "Audit trail entries, newest first: action, actor, target_type, target_id, from, to, page, per_page",
             None,
@@ -310,7 +319,7 @@ pub fn spec() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Mamori API", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "情報セキュリティ基本方針の運用: organisation, staff, statutory roles, the information asset register, audit trail."},
+                 "description": "情報セキュリティ基本方針の運用: organisation, staff, statutory roles, the information asset register, compliance findings, audit trail."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"cookie": []}],
         "paths": paths,
@@ -337,6 +346,19 @@ pub fn spec() -> Value {
                     "id": {"type": "integer"}, "role": {"enum": ["ciso", "chief_officer", "bureau_officer", "division_manager", "csirt_member", "auditor"]},
                     "kind": {"enum": ["primary", "concurrent", "acting"]}, "scope_unit_id": {"type": "integer"}, "staff_id": {"type": "integer"},
                     "valid_from": {"type": "string", "format": "date"}, "valid_to": {"type": ["string", "null"], "format": "date"}}},
+                "Finding": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "check_id": {"type": "string"}, "clause": {"type": "string"},
+                    "severity": {"enum": ["info", "low", "medium", "high", "critical"]},
+                    "subject_kind": {"enum": ["asset", "org_unit", "staff", "account", "post", "system", "municipality"]},
+                    "subject_id": {"type": "integer"}, "subject_label": {"type": "string"},
+                    "unit_id": {"type": ["integer", "null"]}, "unit_path": {"type": "string"},
+                    "message": {"type": "object", "properties": {"ja": {"type": "string"}, "en": {"type": "string"}}},
+                    "link": {"type": "string"},
+                    "state": {"enum": ["open", "accepted", "resolved"]},
+                    "until": {"type": "string", "format": "date", "description": "With state accepted: the exception's last day"},
+                    "first_seen_at": {"type": "string", "format": "date-time"},
+                    "opened_at": {"type": "string", "format": "date-time"},
+                    "resolved_at": {"type": ["string", "null"], "format": "date-time"}}},
                 "AuditEntry": {"type": "object", "properties": {
                     "seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
                     "action": {"type": "string"}, "action_code": {"type": "integer"}, "target_type": {"type": "string"},

@@ -31,7 +31,7 @@ use mamori_policy::policy_text::ChangeKind;
 use mamori_policy::{Nendo, UnitLevel};
 
 /// Brings the findings up to date when anything changed since they were last evaluated, for a reader.
-async fn fresh_for(state: &AppState, ctx: &Ctx) -> Result<ComplianceReader, AppError> {
+pub(crate) async fn fresh_for(state: &AppState, ctx: &Ctx) -> Result<ComplianceReader, AppError> {
     let cap = ctx.actor.compliance_reader().ok_or(AppError::Forbidden)?;
     compliance::ensure_fresh(&state.app, cap.municipality_id).await?;
     Ok(cap)
@@ -482,6 +482,9 @@ pub struct FindingsQuery {
     unit: String,
     #[serde(default)]
     page: String,
+    /// API only: rows a page (at most 200).
+    #[serde(default)]
+    per_page: String,
 }
 
 impl FindingsQuery {
@@ -553,13 +556,13 @@ impl FindingsQuery {
             state,
             unit,
             page: self.page.trim().parse().ok(),
-            per_page: None,
+            per_page: self.per_page.trim().parse().ok(),
         })
     }
 }
 
 /// The filters typed, the unit found by its code (or id).
-async fn parse_query(
+pub(crate) async fn parse_query(
     state: &AppState,
     ctx: &Ctx,
     raw: &FindingsQuery,

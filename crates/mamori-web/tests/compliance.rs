@@ -507,3 +507,49 @@ async fn the_city_imports_its_policy_text_and_compares_versions() {
 
 /// A short policy in the style of a municipal text copied out of its PDF.
 const POLICY_V1: &str = "サンプル市情報セキュリティ基本方針\n\n改正：令和7年4月1日\n\n目次\n1. 目的.....\t- 1 -\n2. 定義.....\t- 1 -\n\n- 1 -\n\n1. 目的\n\nこの方針は、市の情報資産を守るための基本を定める。\n\n2. 定義\n\n(1) L G W A N 接続系\n\nLGWANに接続された情報システムをいう。\n\n6. 情報セキュリティ対策\n\n(7) 運用\n\n遵守状況を年に一度確認する。\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_lists_findings_with_the_pages_filters() {
+    both(async |s: TestServer| {
+        let token = s.token("kansa").await;
+        let c = s.anon();
+        let r = c
+            .get(s.url("/api/v1/findings?check=asset.unclassified&per_page=5"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: serde_json::Value = r.json().await.unwrap();
+        let rows = body["rows"].as_array().unwrap();
+        assert!(
+            rows.iter()
+                .any(|f| f["subject_label"].as_str().unwrap().contains("A-0009"))
+        );
+        for f in rows {
+            assert_eq!(f["check_id"], "asset.unclassified");
+            assert_eq!(f["state"], "open");
+            assert!(f["message"]["ja"].is_string() && f["message"]["en"].is_string());
+        }
+        assert_eq!(body["per_page"], 5);
+
+        let r = c
+            .get(s.url("/api/v1/findings?severity=severe"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+        let staff = s.token("shokuin").await;
+        let r = c
+            .get(s.url("/api/v1/findings"))
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    })
+    .await;
+}
