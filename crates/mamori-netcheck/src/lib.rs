@@ -11,6 +11,8 @@
 //! - [`nft`]: `nft -j list ruleset` JSON.
 //! - [`space`]: the packet header space as binary decision diagrams; [`verdict`]: what a chain, and a hook,
 //!   accepts and drops, as packet sets.
+//! - [`zones`]: the zone map — zones, their address segments, the devices between them (configuration files,
+//!   interfaces, routes) and the services allowed to cross; `ip -j route` output for a device's routes.
 //!
 //! A new vendor format (FortiGate, Palo Alto, YAMAHA RTX …) is one new module producing an [`ir::Ruleset`].
 
@@ -20,5 +22,6 @@ pub mod ir;
 pub mod nft;
 pub mod space;
 pub mod verdict;
+pub mod zones;
 
 pub use error::ParseError;
