@@ -302,6 +302,48 @@ impl ClauseCatalog {
         Some(range)
     }
 
+    /// Which clause of a city's own policy text says what each catalogue clause says. Cities number their
+    /// policies differently (one city's 2(12) is another's 2(10)), so a clause is matched by its heading: the
+    /// city's clause with the same number if its heading resembles the catalogue's title, else the most
+    /// resembling clause at the same level of the same top-level clause; none when nothing resembles it.
+    /// Returns, for each catalogue clause, the index of its city clause in `city.clauses`.
+    pub fn match_city_text(
+        &self,
+        city: &crate::policy_text::PolicyText,
+    ) -> HashMap<ClauseId, usize> {
+        let parsed: Vec<(Option<ClauseId>, String)> = city
+            .clauses
+            .iter()
+            .map(|c| (ClauseId::parse(&c.id).ok(), heading_key(&c.heading)))
+            .collect();
+        let mut out = HashMap::new();
+        for clause in &self.clauses {
+            let title = heading_key(clause.title.get(crate::Lang::Ja));
+            let same_number = parsed
+                .iter()
+                .position(|(id, _)| *id == Some(clause.id))
+                .filter(|i| resemblance(&title, &parsed[*i].1) >= SAME_NUMBER_RESEMBLANCE);
+            let best = || {
+                parsed
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (id, _))| {
+                        id.is_some_and(|id| {
+                            id.area() == clause.id.area() && depth(id) == depth(clause.id)
+                        })
+                    })
+                    .map(|(i, (_, heading))| (i, resemblance(&title, heading)))
+                    .filter(|(_, r)| *r >= RESEMBLANCE)
+                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+                    .map(|(i, _)| i)
+            };
+            if let Some(i) = same_number.or_else(best) {
+                out.insert(clause.id, i);
+            }
+        }
+        out
+    }
+
     /// The checks that measure clause `id` or a clause inside it, in [`all_checks`] order.
     pub fn checks_for(&self, id: ClauseId) -> Vec<&'static Check> {
         all_checks()
@@ -312,6 +354,59 @@ impl ClauseCatalog {
             })
             .collect()
     }
+}
+
+/// How much the heading of the city's clause with the same number must share with the catalogue's title.
+const SAME_NUMBER_RESEMBLANCE: f64 = 0.5;
+/// How much a heading elsewhere must share with it: more, since the number does not agree.
+const RESEMBLANCE: f64 = 0.7;
+
+/// How deep a clause sits: 0 for `6`, 1 for `6(3)`, 2 for `6(3)①`.
+fn depth(id: ClauseId) -> usize {
+    std::iter::successors(id.parent(), |p| p.parent()).count()
+}
+
+/// A heading as compared: folded (NFKC, no spaces, lower case), without a bracketed aside such as
+/// 「（個人番号利用事務系）」.
+fn heading_key(heading: &str) -> String {
+    let folded = crate::fold(heading);
+    let mut out = String::with_capacity(folded.len());
+    let mut nesting = 0usize;
+    for c in folded.chars() {
+        match c {
+            '(' | '（' => nesting += 1,
+            ')' | '）' => nesting = nesting.saturating_sub(1),
+            _ if nesting == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The characters two headings share (each counted as often as it occurs in both), as a share of the longer
+/// one: 1.0 for the same characters, 0.0 for none, 0.6 for 「ネットワーク」 against 「市の情報ネットワーク」.
+fn resemblance(a: &str, b: &str) -> f64 {
+    let (short, long) = if a.chars().count() <= b.chars().count() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let total = long.chars().count();
+    if total == 0 {
+        return 0.0;
+    }
+    let mut pool: HashMap<char, usize> = HashMap::new();
+    for c in long.chars() {
+        *pool.entry(c).or_default() += 1;
+    }
+    let mut shared = 0usize;
+    for c in short.chars() {
+        if let Some(n) = pool.get_mut(&c).filter(|n| **n > 0) {
+            *n -= 1;
+            shared += 1;
+        }
+    }
+    shared as f64 / total as f64
 }
 
 /// The end of a range that starts at `first`: in full (`2(11)`), an item (`(11)`) or a sub-item (`③`).
@@ -446,6 +541,51 @@ fn invalid(path: String, line: usize, message: String) -> CatalogError {
         path,
         line: Some(line),
         message,
+    }
+}
+
+#[cfg(test)]
+mod city_text_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::policy_text::parse_policy_text;
+
+    fn city_heading_of(catalog_id: &str) -> Option<String> {
+        let city = parse_policy_text(include_str!("../tests/fixtures/sample-policy.txt")).unwrap();
+        let catalog = ClauseCatalog::builtin().unwrap();
+        let matched = catalog.match_city_text(&city);
+        matched
+            .get(&ClauseId::parse(catalog_id).unwrap())
+            .map(|i| format!("{} {}", city.clauses[*i].id, city.clauses[*i].heading))
+    }
+
+    #[test]
+    fn a_clause_numbered_differently_by_the_city_is_found_by_its_heading() {
+        // The sample city numbers its zone definitions 2(10)–(12), the catalogue 2(12)–(14).
+        assert_eq!(
+            city_heading_of("2(12)").as_deref(),
+            Some("2(10) マイナンバー利用事務系（個人番号利用事務系）")
+        );
+        assert_eq!(city_heading_of("2(4)").as_deref(), Some("2(3) 情報資産"));
+        assert_eq!(city_heading_of("1").as_deref(), Some("1 目的"));
+    }
+
+    #[test]
+    fn the_same_number_is_kept_when_the_headings_agree_and_nothing_is_shown_when_none_does() {
+        assert_eq!(
+            city_heading_of("6(2)").as_deref(),
+            Some("6(2) 情報資産の分類と管理")
+        );
+        // The sample has no clause on the city's own network: nothing is shown rather than 2(3) 情報資産 or
+        // 2(1) ネットワーク.
+        assert_eq!(city_heading_of("2(3)"), None);
+    }
+
+    #[test]
+    fn resemblance_counts_shared_characters_against_the_longer_heading() {
+        assert!((resemblance("ネットワーク", "市の情報ネットワーク") - 0.6).abs() < 1e-9);
+        assert_eq!(resemblance("", "目的"), 0.0);
+        assert_eq!(heading_key("ＬＧＷＡＮ 接続系（注）"), "lgwan接続系");
     }
 }
 

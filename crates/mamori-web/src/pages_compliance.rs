@@ -146,6 +146,11 @@ pub async fn overview(
         Err(e) => return ctx.fail(AppError::Internal(e.to_string())),
     };
     let lang = tr.lang.policy();
+    // The city's own clause for each catalogue clause, found by heading (cities number differently).
+    let matched = city
+        .as_ref()
+        .map(|v| catalog.match_city_text(&v.text))
+        .unwrap_or_default();
     let clauses = catalog
         .clauses()
         .iter()
@@ -183,10 +188,10 @@ pub async fn overview(
                         )
                     })
                     .collect(),
-                city_text: city
-                    .as_ref()
-                    .and_then(|v| v.text.clause(&id))
-                    .map(|c| (c.heading.clone(), c.body.clone())),
+                city_text: city.as_ref().and_then(|v| {
+                    let c = v.text.clauses.get(*matched.get(&clause.id)?)?;
+                    Some((format!("{} {}", c.id, c.heading), c.body.clone()))
+                }),
                 id,
             }
         })

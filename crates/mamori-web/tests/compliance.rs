@@ -481,6 +481,10 @@ async fn the_city_imports_its_policy_text_and_compares_versions() {
         // The overview shows the city's own words beside the checks.
         let (_, overview) = page(&s, &c, "/compliance").await;
         assert!(overview.contains("令和8年5月19日"));
+        assert!(
+            overview.contains("6(7) 運用") && overview.contains("遵守状況を年に二度確認する。"),
+            "{overview}"
+        );
 
         // A text without numbered clauses is refused; nothing is stored.
         let r = c
