@@ -3,19 +3,14 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use super::fk;
+
 pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m0001_foundation"
     }
-}
-
-fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(Alias::new(from), Alias::new(col))
-        .to(Alias::new(to), Alias::new("id"))
-        .to_owned()
 }
 
 fn index(

@@ -7,19 +7,14 @@
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::{prelude::*, schema::*};
 
+use super::{fk, index};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m0003_assets"
     }
-}
-
-fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(Alias::new(from), Alias::new(col))
-        .to(Alias::new(to), Alias::new("id"))
-        .to_owned()
 }
 
 fn asset_table() -> TableCreateStatement {
@@ -84,17 +79,7 @@ fn gram_table() -> TableCreateStatement {
 }
 
 fn indexes() -> Vec<IndexCreateStatement> {
-    let index = |name: &'static str, cols: &[&'static str], unique: bool| {
-        let mut stmt = Index::create();
-        stmt.name(name).table(Alias::new("asset"));
-        for col in cols {
-            stmt.col(Alias::new(*col));
-        }
-        if unique {
-            stmt.unique();
-        }
-        stmt.to_owned()
-    };
+    let index = |name, cols, unique| index(name, "asset", cols, unique);
     vec![
         index("ux_asset_no", &["municipality_id", "asset_no"], true),
         index(

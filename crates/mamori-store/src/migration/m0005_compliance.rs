@@ -3,19 +3,14 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use super::{fk, index};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m0005_compliance"
     }
-}
-
-fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(Alias::new(from), Alias::new(col))
-        .to(Alias::new(to), Alias::new("id"))
-        .to_owned()
 }
 
 /// One row per (check, subject): open while the check reports it, resolved when it no longer does, open again
@@ -134,17 +129,6 @@ fn policy_clause() -> TableCreateStatement {
 }
 
 fn indexes() -> Vec<IndexCreateStatement> {
-    let index = |name: &'static str, table: &'static str, cols: &[&'static str], unique: bool| {
-        let mut stmt = Index::create();
-        stmt.name(name).table(Alias::new(table));
-        for col in cols {
-            stmt.col(Alias::new(*col));
-        }
-        if unique {
-            stmt.unique();
-        }
-        stmt.to_owned()
-    };
     vec![
         index(
             "ux_finding_subject",

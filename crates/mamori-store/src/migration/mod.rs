@@ -9,6 +9,32 @@ mod m0003_assets;
 mod m0004_asset_list_cover;
 mod m0005_compliance;
 
+/// A foreign key from `from.col` to `to.id`.
+fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(Alias::new(from), Alias::new(col))
+        .to(Alias::new(to), Alias::new("id"))
+        .to_owned()
+}
+
+/// An index on `table`'s columns, in order.
+fn index(
+    name: &'static str,
+    table: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
+    let mut stmt = Index::create();
+    stmt.name(name).table(Alias::new(table));
+    for col in cols {
+        stmt.col(Alias::new(*col));
+    }
+    if unique {
+        stmt.unique();
+    }
+    stmt.to_owned()
+}
+
 pub struct Migrator;
 
 #[sea_orm_migration::async_trait::async_trait]
