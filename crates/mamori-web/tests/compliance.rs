@@ -18,8 +18,8 @@ async fn page(s: &TestServer, c: &reqwest::Client, path: &str) -> (StatusCode, S
     (r.status(), r.text().await.unwrap())
 }
 
-fn reader(s: &TestServer) -> ComplianceReader {
-    let _ = s;
+/// What `mamori check` reads with: the demo municipality, with the server's authority.
+fn reader() -> ComplianceReader {
     ComplianceReader::for_cli(1)
 }
 
@@ -130,7 +130,7 @@ async fn the_overview_shows_the_planted_problems_and_a_fix_resolves_a_finding() 
         assert!(list.contains("T-900"), "reopened: {list}");
 
         // The page and what `mamori check` reads agree.
-        let all = compliance::all_findings(&s.app, &reader(&s), &FindingQuery::default())
+        let all = compliance::all_findings(&s.app, &reader(), &FindingQuery::default())
             .await
             .unwrap();
         let (_, list) = page(&s, &c, "/compliance/findings").await;
@@ -207,7 +207,7 @@ async fn an_exception_accepts_a_finding_until_it_ends_or_is_revoked() {
             "more than three years"
         );
         assert!(
-            compliance::list_exceptions(&s.app, &reader(&s), false)
+            compliance::list_exceptions(&s.app, &reader(), false)
                 .await
                 .unwrap()
                 .is_empty()
@@ -339,7 +339,7 @@ async fn every_check_fires_on_a_real_database_and_resolves_when_fixed() {
 
         let report = compliance::refresh_now(&s.app, mid).await.unwrap();
         assert!(report.opened > 0);
-        let found = compliance::all_findings(&s.app, &reader(&s), &FindingQuery::default())
+        let found = compliance::all_findings(&s.app, &reader(), &FindingQuery::default())
             .await
             .unwrap();
         let fired: BTreeSet<&str> = found.iter().map(|f| f.check_id.as_str()).collect();
@@ -358,7 +358,7 @@ async fn every_check_fires_on_a_real_database_and_resolves_when_fixed() {
         s.sql("UPDATE account SET disabled = TRUE WHERE login = 'itaku'").await;
         let report = compliance::refresh_now(&s.app, mid).await.unwrap();
         assert!(report.resolved >= 6, "{report:?}");
-        let current = compliance::all_findings(&s.app, &reader(&s), &FindingQuery::default())
+        let current = compliance::all_findings(&s.app, &reader(), &FindingQuery::default())
             .await
             .unwrap();
         let still: BTreeSet<&str> = current.iter().map(|f| f.check_id.as_str()).collect();
@@ -374,7 +374,7 @@ async fn every_check_fires_on_a_real_database_and_resolves_when_fixed() {
         }
         let resolved = compliance::all_findings(
             &s.app,
-            &reader(&s),
+            &reader(),
             &FindingQuery {
                 state: StateFilter::Resolved,
                 ..FindingQuery::default()
@@ -500,7 +500,7 @@ async fn the_city_imports_its_policy_text_and_compares_versions() {
                 .unwrap()
                 .contains("番号の付いた条項が見つかりません")
         );
-        let versions = mamori_app::policy_doc::versions(&s.app, &reader(&s))
+        let versions = mamori_app::policy_doc::versions(&s.app, &reader())
             .await
             .unwrap();
         assert_eq!(versions.len(), 2);

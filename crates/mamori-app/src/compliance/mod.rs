@@ -37,8 +37,7 @@ pub use exceptions::{
 };
 pub use report::{
     Counts, FindingPage, FindingQuery, FindingRow, FindingState, StateFilter, Summary, UnitCounts,
-    UnitNode, all_findings, clause_within, export_findings, findings, summary, unit_counts,
-    unit_nodes,
+    UnitNode, all_findings, export_findings, findings, summary, unit_counts, unit_nodes,
 };
 
 /// What one evaluation changed.

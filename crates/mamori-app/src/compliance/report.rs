@@ -340,7 +340,7 @@ pub struct FindingPage {
 }
 
 /// Whether `clause` is `within` or under it (`6(3)①` is under `6(3)` and `6`, `60` is not under `6`).
-pub fn clause_within(clause: &str, within: &str) -> bool {
+fn clause_within(clause: &str, within: &str) -> bool {
     clause
         .strip_prefix(within)
         .is_some_and(|rest| rest.is_empty() || !rest.starts_with(|c: char| c.is_ascii_digit()))
@@ -567,25 +567,23 @@ pub async fn export_findings(
     Ok((bytes, rows.len()))
 }
 
-/// The org units as the heat map needs them: id, parent, level, path, name; abolished ones left out.
+/// The org units as the heat map needs them: id, parent, level, name; abolished ones left out.
 #[derive(Debug, Clone)]
 pub struct UnitNode {
     pub id: i64,
     pub parent_id: Option<i64>,
     pub level: UnitLevel,
-    pub path: String,
     pub name: String,
     pub sort_key: String,
 }
 
 pub async fn unit_nodes(app: &App, cap: &ComplianceReader) -> AppResult<Vec<UnitNode>> {
-    let rows: Vec<(i64, Option<i64>, String, String, String, String)> = org_unit::Entity::find()
+    let rows: Vec<(i64, Option<i64>, String, String, String)> = org_unit::Entity::find()
         .select_only()
         .columns([
             org_unit::Column::Id,
             org_unit::Column::ParentId,
             org_unit::Column::Level,
-            org_unit::Column::Path,
             org_unit::Column::Name,
             org_unit::Column::SortKey,
         ])
@@ -598,11 +596,10 @@ pub async fn unit_nodes(app: &App, cap: &ComplianceReader) -> AppResult<Vec<Unit
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, parent_id, level, path, name, sort_key)| UnitNode {
+        .map(|(id, parent_id, level, name, sort_key)| UnitNode {
             id,
             parent_id,
             level: UnitLevel::parse(&level).unwrap_or_default(),
-            path,
             name,
             sort_key,
         })
