@@ -240,7 +240,7 @@ pub enum Action {
 }
 
 /// Where a rule (or chain, or warning) came from.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Origin {
     pub file: Arc<str>,
     /// 1-based line in the file (for nft JSON: the line where the rule's object starts).

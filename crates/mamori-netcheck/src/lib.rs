@@ -16,9 +16,11 @@
 //!
 //! A new vendor format (FortiGate, Palo Alto, YAMAHA RTX …) is one new module producing an [`ir::Ruleset`].
 
+pub mod analysis;
 pub mod error;
 pub mod iptables;
 pub mod ir;
+pub mod load;
 pub mod nft;
 pub mod space;
 pub mod verdict;

@@ -67,7 +67,7 @@ fn has_ports(p: u8) -> bool {
     matches!(p, 6 | 17 | 33 | 132 | 136)
 }
 
-fn show_addr(family: Family, v: u128) -> String {
+pub fn show_addr(family: Family, v: u128) -> String {
     match family {
         Family::Ipv4 => std::net::Ipv4Addr::from(u32::try_from(v).unwrap_or(u32::MAX)).to_string(),
         Family::Ipv6 => std::net::Ipv6Addr::from(v).to_string(),
@@ -414,6 +414,126 @@ impl Space {
             iif: iface(&self.iif),
             oif: iface(&self.oif),
         })
+    }
+}
+
+/// A header field, for forgetting ([`Space::forget`]) or freeing ([`Space::like`]) it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Iif,
+    Oif,
+    Ct,
+    Proto,
+    Src,
+    Dst,
+    Sport,
+    Dport,
+}
+
+impl Space {
+    fn field_vars(&self, field: Field) -> &[BddVariable] {
+        match field {
+            Field::Iif => &self.iif,
+            Field::Oif => &self.oif,
+            Field::Ct => &self.ct,
+            Field::Proto => &self.proto,
+            Field::Src => &self.src,
+            Field::Dst => &self.dst,
+            Field::Sport => &self.sport,
+            Field::Dport => &self.dport,
+        }
+    }
+
+    fn vars_of(&self, fields: &[Field]) -> Vec<BddVariable> {
+        fields
+            .iter()
+            .flat_map(|f| self.field_vars(*f).iter().copied())
+            .collect()
+    }
+
+    /// The set with the fields set free: every packet that agrees with one of the set's packets on the
+    /// other fields (and is valid). How an address rewrite forgets the old address before it sets the new.
+    pub fn forget(&self, set: &Bdd, fields: &[Field]) -> Bdd {
+        set.exists(&self.vars_of(fields)).and(&self.valid)
+    }
+
+    /// The packets equal to `p` on every field but `free` (and valid).
+    pub fn like(&self, p: &Packet, free: &[Field]) -> Bdd {
+        let freed = self.vars_of(free);
+        let v = self.valuation(p);
+        let values = self
+            .vars
+            .variables()
+            .into_iter()
+            .filter(|var| !freed.contains(var))
+            .map(|var| (var, v.value(var)));
+        self.vars
+            .mk_conjunctive_clause(&BddPartialValuation::from_values_iter(values))
+            .and(&self.valid)
+    }
+
+    /// Packets on the input (`out == false`) or output interface of this exact name.
+    pub fn iface_named(&self, out: bool, name: &str) -> Bdd {
+        self.iface_code_bdd(out, self.iface_code(Some(name)))
+    }
+
+    /// The source (`dst == false`) or destination addresses of the set's packets as the fewest prefixes, in
+    /// address order, IPv4 first; at most `limit` of them, and whether more were left out.
+    pub fn prefixes(&self, set: &Bdd, dst: bool, limit: usize) -> (Vec<AddrRange>, bool) {
+        let keep: Vec<BddVariable> = std::iter::once(self.family)
+            .chain(self.addr_vars(dst).iter().copied())
+            .collect();
+        let others: Vec<BddVariable> = self
+            .vars
+            .variables()
+            .into_iter()
+            .filter(|v| !keep.contains(v))
+            .collect();
+        let addrs = set.and(&self.valid).exists(&others);
+        let mut out = Vec::new();
+        let mut more = false;
+        for family in [Family::Ipv4, Family::Ipv6] {
+            let mut stack = vec![(0u128, 0u32)];
+            while let Some((addr, len)) = stack.pop() {
+                let Some(range) = AddrRange::prefix(family, addr, len) else {
+                    continue;
+                };
+                let cube = self.addr_range(dst, range);
+                let inside = addrs.and(&cube);
+                if inside.is_false() {
+                    continue;
+                }
+                if cube.and_not(&addrs).is_false() {
+                    if out.len() == limit {
+                        more = true;
+                        break;
+                    }
+                    out.push(range);
+                    continue;
+                }
+                // Children pushed high first so the low half comes out first.
+                let bit = 1u128 << (family.bits() - len - 1);
+                stack.push((addr | bit, len + 1));
+                stack.push((addr, len + 1));
+            }
+            if more {
+                break;
+            }
+        }
+        (out, more)
+    }
+}
+
+/// A range that is a prefix as `address/length` (a single address as itself).
+pub fn show_prefix(range: &AddrRange) -> String {
+    let size = range.last - range.first;
+    let host_bits = 128 - size.leading_zeros();
+    let len = range.family.bits().saturating_sub(host_bits);
+    let first = show_addr(range.family, range.first);
+    if len == range.family.bits() {
+        first
+    } else {
+        format!("{first}/{len}")
     }
 }
 

@@ -88,6 +88,8 @@ struct Eval<'a> {
     done: HashMap<String, Outcome>,
     stack: Vec<String>,
     approximated: Vec<Origin>,
+    /// `Some` when the rules that can never match are wanted ([`shadowed_rules`]).
+    shadowed: Option<Vec<Origin>>,
 }
 
 impl Eval<'_> {
@@ -155,8 +157,11 @@ impl Eval<'_> {
             ret: space.none(),
             accepted_by: Vec::new(),
         };
-        for rule in &chain.rules {
+        for (i, rule) in chain.rules.iter().enumerate() {
             if remaining.is_false() {
+                if let Some(shadowed) = &mut self.shadowed {
+                    shadowed.extend(chain.rules[i..].iter().map(|r| r.origin.clone()));
+                }
                 break;
             }
             let (lo, hi, unknown) = self.bounds(rule);
@@ -164,6 +169,11 @@ impl Eval<'_> {
                 self.note(&rule.origin);
             }
             let may = remaining.and(&hi);
+            if may.is_false()
+                && let Some(shadowed) = &mut self.shadowed
+            {
+                shadowed.push(rule.origin.clone());
+            }
             let may_not = remaining.and_not(&lo);
             match &rule.action {
                 Action::Accept | Action::Dnat { .. } | Action::Redirect { .. } | Action::Snat => {
@@ -247,6 +257,7 @@ pub fn chain_verdict(
         done: HashMap::new(),
         stack: Vec::new(),
         approximated: Vec::new(),
+        shadowed: None,
     };
     let mut out = eval.chain(chain)?;
     match base.policy {
@@ -321,4 +332,31 @@ pub fn hook_verdict(
         accepted_by,
         approximated,
     })
+}
+
+/// The rules that can never match: every packet that could reach them, from anywhere the chain is called,
+/// was decided by the rules before them (or no packet matches them at all). Each chain is judged on every
+/// packet that may enter it, so a rule is reported only when no caller could make it match. A rule with a
+/// test the model does not know is judged on what it may match, so it is reported only when even that is
+/// impossible.
+pub fn shadowed_rules(space: &Space, ruleset: &Ruleset) -> Result<Vec<Origin>, VerdictError> {
+    let mut out = Vec::new();
+    for table in &ruleset.tables {
+        let mut eval = Eval {
+            space,
+            table,
+            done: HashMap::new(),
+            stack: Vec::new(),
+            approximated: Vec::new(),
+            shadowed: Some(Vec::new()),
+        };
+        for chain in &table.chains {
+            if !eval.done.contains_key(&chain.name) {
+                let outcome = eval.chain(chain)?;
+                eval.done.insert(chain.name.clone(), outcome);
+            }
+        }
+        out.extend(eval.shadowed.unwrap_or_default());
+    }
+    Ok(out)
 }

@@ -1,0 +1,1404 @@
+//! The check itself: follow packets from every zone through the devices of the zone map — their nat and
+//! filter hooks and their routes — and say, for every ordered pair of zones, whether anything crosses that
+//! the map does not allow.
+//!
+//! The model, and why each choice keeps "isolated" a proof:
+//!
+//! - **Where packets come from.** A host on a segment may send anything to any device with an interface on
+//!   that segment (a misconfigured or hostile host does not follow its routes). Its source address is one of
+//!   its zone's addresses or one the map does not declare (the Internet's addresses, an upstream network);
+//!   an address of another zone is spoofing, which this check does not try to prove against. The zone of a
+//!   packet is the zone of the segment it entered from, whatever NAT later does to its source.
+//! - **A device** takes a packet on an interface: the prerouting hook's filter chains, then its nat chains
+//!   (for connection-opening packets only, as the kernel does) with DNAT rewriting the destination; then the
+//!   routing decision (the device's own addresses first, then the longest matching route, connected segments
+//!   included); then, for a packet to the device itself, the input hook, or, for one to forward, the forward
+//!   hook and the postrouting hook (whose SNAT rewrites the source). Several base chains on one hook are
+//!   evaluated in priority order: an accept ends only its own chain, a drop is final.
+//! - **Where packets go.** A forwarded packet leaves on the route's interface towards the route's gateway,
+//!   or towards its destination on a connected segment. When that address belongs to another device of the
+//!   map, the packet continues there; otherwise it is delivered: to the zone of its destination address when
+//!   the map declares it (the gateway is assumed to carry it on), else to the zone of the segment it left on.
+//! - **What is proved.** Connection-opening packets (state `new`). What the configurations only admit as
+//!   `established` or `related` is reported apart, where no opening in the other direction could explain it.
+//!   Rules the parser could not model are read as permitting ([`Approx::Permit`]) and listed as warnings,
+//!   so a pair comes out `isolated` only when no packet can cross under any reading of them.
+//!
+//! Counterexamples are concrete packets, one per class of crossing traffic (per path through the devices
+//! and per rule admitting it on the last device), each explained hop by hop from the packet as sent to the
+//! packet as delivered: interfaces, the rule that admitted it, the addresses NAT rewrote.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use biodivine_lib_bdd::Bdd;
+use serde::Serialize;
+
+use crate::ir::{Action, AddrRange, ChainType, CtState, Family, Hook, Origin, Rule, Ruleset};
+use crate::space::{Field, Packet, Space, show_addr, show_prefix};
+use crate::verdict::{Approx, VerdictError, chain_verdict, shadowed_rules};
+use crate::zones::{Endpoint, RouteAction, ZoneMap, addr_key};
+
+/// At most this many counterexamples per zone pair, and this many prefixes per address list.
+pub const MAX_COUNTEREXAMPLES: usize = 16;
+pub const MAX_PREFIXES: usize = 32;
+
+/// One device's configuration as read: its rulesets (an IPv4 and an IPv6 file may both be given) and its
+/// routes (the map's static routes, or the `ip -j route` file it names).
+#[derive(Debug, Clone)]
+pub struct DeviceInput {
+    pub id: String,
+    pub rulesets: Vec<Ruleset>,
+    pub routes: Vec<crate::zones::Route>,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The report.
+
+/// Everything one check found; serialised as the stable JSON of `mamori netcheck --format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Every ordered pair of different zones, in the map's zone order.
+    pub pairs: Vec<PairResult>,
+    /// Traffic admitted only as `established`/`related` where nothing could open it the other way.
+    pub established: Vec<EstablishedOnly>,
+    /// Services on a device that two zones reach, or that a device reached from one zone can open to another.
+    pub pivots: Vec<Pivot>,
+    /// Allowed services the configurations do not permit at all.
+    pub dead_allowances: Vec<DeadAllowance>,
+    /// Rules that can never match.
+    pub shadowed: Vec<RuleRef>,
+    /// What the parsers and the check could not model, each read as permitting.
+    pub warnings: Vec<WarningOut>,
+}
+
+impl Report {
+    /// Whether some pair has traffic the map does not allow.
+    pub fn has_violation(&self) -> bool {
+        self.pairs.iter().any(|p| p.verdict == Verdict::Violation)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Nothing crosses (proved).
+    Isolated,
+    /// Only allowed services cross (proved).
+    AllowedOnly,
+    /// Something crosses that no allowed service covers; see the counterexamples.
+    Violation,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Isolated => "isolated",
+            Verdict::AllowedOnly => "allowed_only",
+            Verdict::Violation => "violation",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PairResult {
+    pub from: String,
+    pub to: String,
+    pub verdict: Verdict,
+    /// The map lines of the allowed services that traffic of this pair uses.
+    pub allowed_used: Vec<usize>,
+    pub counterexamples: Vec<Counterexample>,
+    /// The violating source and destination addresses as prefixes (at most [`MAX_PREFIXES`] each).
+    pub src_prefixes: Vec<String>,
+    pub dst_prefixes: Vec<String>,
+    /// Whether either prefix list was cut short.
+    pub prefixes_truncated: bool,
+}
+
+/// A packet that crosses, as sent, and its way through the devices.
+#[derive(Debug, Clone, Serialize)]
+pub struct Counterexample {
+    pub packet: PacketOut,
+    pub hops: Vec<HopOut>,
+    /// Whether a rule on its way was approximated: the packet may not really pass.
+    pub approximate: bool,
+}
+
+/// A packet's header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PacketOut {
+    pub family: Family,
+    pub protocol: u8,
+    pub protocol_name: String,
+    pub src: String,
+    pub dst: String,
+    /// Ports only for protocols that have them.
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+}
+
+impl PacketOut {
+    fn of(p: &Packet) -> Self {
+        let ports = has_ports(p.protocol);
+        PacketOut {
+            family: p.family,
+            protocol: p.protocol,
+            protocol_name: protocol_label(p.protocol),
+            src: show_addr(p.family, p.src),
+            dst: show_addr(p.family, p.dst),
+            sport: ports.then_some(p.sport),
+            dport: ports.then_some(p.dport),
+        }
+    }
+}
+
+impl std::fmt::Display for PacketOut {
+    /// `tcp 198.51.100.7:40000 → 10.20.5.10:25`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let end = |addr: &str, port: Option<u16>| match (port, self.family) {
+            (None, _) => addr.to_owned(),
+            (Some(p), Family::Ipv4) => format!("{addr}:{p}"),
+            (Some(p), Family::Ipv6) => format!("[{addr}]:{p}"),
+        };
+        write!(
+            f,
+            "{} {} → {}",
+            self.protocol_name,
+            end(&self.src, self.sport),
+            end(&self.dst, self.dport)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HopOut {
+    pub device: String,
+    pub in_interface: String,
+    pub out_interface: String,
+    /// The packet as this device forwarded it (after DNAT, before SNAT).
+    pub forwarded: PacketOut,
+    /// The rule that accepted it in the forward hook (or the chain whose policy did).
+    pub rule: RuleRef,
+    /// A DNAT that rewrote its destination here.
+    pub dnat: Option<RuleRef>,
+    /// An SNAT that rewrote its source here.
+    pub snat: Option<RuleRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleRef {
+    pub file: String,
+    pub line: usize,
+    pub handle: Option<u64>,
+    /// The rule as written (empty for a chain policy).
+    pub text: String,
+}
+
+impl RuleRef {
+    pub fn location(&self) -> String {
+        match self.handle {
+            Some(h) => format!("{}:{} (handle {h})", self.file, self.line),
+            None => format!("{}:{}", self.file, self.line),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EstablishedOnly {
+    pub from: String,
+    pub to: String,
+    pub example: String,
+    pub rule: Option<RuleRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Pivot {
+    /// One service of the device is reachable from two zones.
+    SharedService {
+        device: String,
+        zones: [String; 2],
+        protocol: String,
+        port: Option<u16>,
+        rules: [Option<RuleRef>; 2],
+    },
+    /// The device accepts connections from one zone and may open connections into another.
+    Relay {
+        device: String,
+        reached_from: String,
+        opens_to: String,
+        example: String,
+        rule: Option<RuleRef>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadAllowance {
+    /// The `[[allow]]` line in the map.
+    pub line: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WarningOut {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors.
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    #[error("device {device}: {source}")]
+    Verdict {
+        device: String,
+        source: Box<VerdictError>,
+    },
+    #[error("device {0} has no configuration read for it")]
+    MissingDevice(String),
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One device, evaluated once.
+
+/// What a hook does, across its base chains.
+struct HookEval {
+    accept: Bdd,
+    accepted_by: Vec<(Origin, Bdd)>,
+    /// NAT rules and the packets (as they reach the hook) that each rewrites.
+    rewrites: Vec<(Origin, Action, Bdd)>,
+}
+
+enum RouteTo {
+    Out {
+        iface: String,
+        via: Option<(Family, u128)>,
+    },
+    Local,
+    Drop,
+}
+
+struct DeviceEval<'a> {
+    id: String,
+    interfaces: Vec<&'a crate::zones::Interface>,
+    /// The device's own addresses.
+    local: Bdd,
+    routes: Vec<(Bdd, RouteTo)>,
+    prerouting: HookEval,
+    input: HookEval,
+    forward: HookEval,
+    output: HookEval,
+    postrouting: HookEval,
+    rules: HashMap<Origin, &'a Rule>,
+}
+
+fn rule_ref(origin: &Origin, rules: &HashMap<Origin, &Rule>) -> RuleRef {
+    RuleRef {
+        file: origin.file.to_string(),
+        line: origin.line,
+        handle: origin.handle,
+        text: rules
+            .get(origin)
+            .map(|r| r.text.clone())
+            .unwrap_or_default(),
+    }
+}
+
+fn hook_eval(
+    space: &Space,
+    rulesets: &[Ruleset],
+    hook: Hook,
+    rules: &HashMap<Origin, &Rule>,
+    new: &Bdd,
+    approximated: &mut Vec<Origin>,
+) -> Result<HookEval, VerdictError> {
+    let mut accept = space.none();
+    let mut accepted_by = Vec::new();
+    let mut rewrites = Vec::new();
+    for family in [Family::Ipv4, Family::Ipv6] {
+        let domain = space.valid().and(&space.family(family));
+        let mut chains: Vec<_> = rulesets
+            .iter()
+            .flat_map(|r| r.tables.iter())
+            .filter(|t| t.family.covers(family))
+            .flat_map(|t| t.chains.iter().map(move |c| (t, c)))
+            .filter_map(|(t, c)| match c.base {
+                Some(b) if b.hook == hook => Some((b, t, c)),
+                _ => None,
+            })
+            .collect();
+        chains.sort_by_key(|(b, _, _)| b.priority);
+        let mut fam_accept = domain.clone();
+        for (base, table, chain) in chains {
+            let v = chain_verdict(space, table, &chain.name, Approx::Permit)?;
+            for o in v.approximated {
+                if !approximated.contains(&o) {
+                    approximated.push(o);
+                }
+            }
+            if base.chain_type == ChainType::Nat {
+                // Only a connection's first packet meets the nat chains.
+                fam_accept = fam_accept.and(&v.accept.or(&new.not()));
+                for (origin, set) in v.accepted_by {
+                    if let Some(rule) = rules.get(&origin)
+                        && matches!(
+                            rule.action,
+                            Action::Dnat { .. } | Action::Redirect { .. } | Action::Snat
+                        )
+                    {
+                        rewrites.push((origin, rule.action.clone(), set.and(new)));
+                    }
+                }
+            } else {
+                fam_accept = fam_accept.and(&v.accept);
+                accepted_by.extend(v.accepted_by);
+            }
+        }
+        accept = accept.or(&fam_accept);
+    }
+    let accepted_by = accepted_by
+        .into_iter()
+        .map(|(o, s)| (o, s.and(&accept)))
+        .filter(|(_, s)| !s.is_false())
+        .collect();
+    let rewrites = rewrites
+        .into_iter()
+        .map(|(o, a, s)| (o, a, s.and(&accept)))
+        .filter(|(_, _, s)| !s.is_false())
+        .collect();
+    Ok(HookEval {
+        accept,
+        accepted_by,
+        rewrites,
+    })
+}
+
+fn addr_bdd(space: &Space, dst: bool, addr: IpAddr) -> Bdd {
+    let (family, value) = addr_key(addr);
+    space.addr_range(
+        dst,
+        AddrRange {
+            family,
+            first: value,
+            last: value,
+        },
+    )
+}
+
+fn prefix_len(range: &AddrRange) -> u32 {
+    let size = range.last - range.first;
+    range
+        .family
+        .bits()
+        .saturating_sub(128 - size.leading_zeros())
+}
+
+fn device_eval<'a>(
+    space: &Space,
+    map: &'a ZoneMap,
+    device: &'a crate::zones::Device,
+    input: &'a DeviceInput,
+    new: &Bdd,
+    approximated: &mut Vec<Origin>,
+    warnings: &mut Vec<WarningOut>,
+) -> Result<DeviceEval<'a>, VerdictError> {
+    let rules: HashMap<Origin, &Rule> = input
+        .rulesets
+        .iter()
+        .flat_map(|r| r.tables.iter())
+        .flat_map(|t| t.chains.iter())
+        .flat_map(|c| c.rules.iter())
+        .map(|r| (r.origin.clone(), r))
+        .collect();
+    let mut local = space.none();
+    for i in &device.interfaces {
+        for a in &i.addresses {
+            local = local.or(&addr_bdd(space, true, *a));
+        }
+    }
+    // Routes, longest prefix first; connected segments are routes out of their interface.
+    let mut table: Vec<(AddrRange, RouteTo)> = Vec::new();
+    for i in &device.interfaces {
+        if let Some(segment) = map.segment(&i.segment) {
+            for p in &segment.prefixes {
+                table.push((
+                    *p,
+                    RouteTo::Out {
+                        iface: i.name.clone(),
+                        via: None,
+                    },
+                ));
+            }
+        }
+    }
+    for r in &input.routes {
+        let target = match &r.action {
+            RouteAction::Local => RouteTo::Local,
+            RouteAction::Drop { .. } => RouteTo::Drop,
+            RouteAction::Forward => {
+                let via = r.via.map(addr_key);
+                let iface = r.dev.clone().or_else(|| {
+                    let (family, value) = via?;
+                    device
+                        .interfaces
+                        .iter()
+                        .find(|i| {
+                            map.segment(&i.segment).is_some_and(|s| {
+                                s.prefixes.iter().any(|p| p.contains(family, value))
+                            })
+                        })
+                        .map(|i| i.name.clone())
+                });
+                match iface {
+                    Some(iface) if device.interface(&iface).is_some() => {
+                        RouteTo::Out { iface, via }
+                    }
+                    _ => {
+                        warnings.push(WarningOut {
+                            file: device.config.clone(),
+                            line: r.line,
+                            message: format!(
+                                "device {}: the route to {} leaves by no interface the map gives the device; it is ignored",
+                                device.id,
+                                show_prefix(&r.to)
+                            ),
+                        });
+                        continue;
+                    }
+                }
+            }
+        };
+        table.push((r.to, target));
+    }
+    table.sort_by_key(|(range, _)| std::cmp::Reverse(prefix_len(range)));
+    let mut covered = local.clone();
+    let mut routes = vec![(local.clone(), RouteTo::Local)];
+    for (range, target) in table {
+        let region = space.addr_range(true, range).and_not(&covered);
+        if region.is_false() {
+            continue;
+        }
+        covered = covered.or(&region);
+        routes.push((region, target));
+    }
+    let hook = |h: Hook, approximated: &mut Vec<Origin>| {
+        hook_eval(space, &input.rulesets, h, &rules, new, approximated)
+    };
+    Ok(DeviceEval {
+        id: device.id.clone(),
+        interfaces: device.interfaces.iter().collect(),
+        local,
+        routes,
+        prerouting: hook(Hook::Prerouting, approximated)?,
+        input: hook(Hook::Input, approximated)?,
+        forward: hook(Hook::Forward, approximated)?,
+        output: hook(Hook::Output, approximated)?,
+        postrouting: hook(Hook::Postrouting, approximated)?,
+        rules,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Following packets.
+
+/// One device on a packet's way.
+#[derive(Clone)]
+struct Hop {
+    device: usize,
+    in_iface: String,
+    out_iface: String,
+    /// The DNAT applied here (index into the device's prerouting rewrites).
+    dnat: Option<usize>,
+    /// What the device forwarded on this path, after DNAT and before SNAT.
+    forwarded: Bdd,
+    /// The SNAT rewrites applied here (indices into the device's postrouting rewrites).
+    snat: Vec<usize>,
+}
+
+/// Packets of one entry segment, delivered somewhere, with their way.
+struct Delivered {
+    from_zone: String,
+    to_zone: String,
+    set: Bdd,
+    path: Vec<Hop>,
+}
+
+/// Packets of one entry segment that reached a device's own address.
+struct Reached {
+    from_zone: String,
+    device: usize,
+    set: Bdd,
+}
+
+/// A packet set leaving a device.
+#[derive(Clone, Copy)]
+struct Way<'a> {
+    zone: &'a str,
+    from: usize,
+    iface: &'a str,
+    via: Option<(Family, u128)>,
+}
+
+struct Item {
+    device: usize,
+    iface: String,
+    set: Bdd,
+    path: Vec<Hop>,
+}
+
+struct Ctx<'a> {
+    space: &'a Space,
+    map: &'a ZoneMap,
+    devices: Vec<DeviceEval<'a>>,
+    /// Device addresses on each segment: (segment, address bdd as destination, device index, interface).
+    neighbours: Vec<(String, Bdd, usize, String)>,
+    /// Each zone's declared addresses, as destinations.
+    zone_dst: BTreeMap<String, Bdd>,
+    declared_dst: Bdd,
+}
+
+impl Ctx<'_> {
+    fn segment_zone(&self, segment: &str) -> Option<String> {
+        self.map.segment(segment).map(|s| s.zone.clone())
+    }
+
+    /// Follows everything that enters device `start` on interface `iface` from a segment of `zone`.
+    fn follow(
+        &self,
+        zone: &str,
+        start: Item,
+        out: &mut Vec<Delivered>,
+        reached: &mut Vec<Reached>,
+    ) {
+        let space = self.space;
+        let mut seen: HashMap<(usize, String), Bdd> = HashMap::new();
+        let mut work = vec![start];
+        while let Some(item) = work.pop() {
+            let key = (item.device, item.iface.clone());
+            let before = seen.get(&key).cloned().unwrap_or_else(|| space.none());
+            let set = item.set.and_not(&before);
+            if set.is_false() {
+                continue;
+            }
+            seen.insert(key, before.or(&set));
+            let d = &self.devices[item.device];
+            let pre = set.and(&d.prerouting.accept);
+            // DNAT and REDIRECT rewrite the destination of what they match, first match in the hook.
+            let mut streams: Vec<(Bdd, Option<usize>)> = Vec::new();
+            let mut rest = pre.clone();
+            for (index, (_, action, matched)) in d.prerouting.rewrites.iter().enumerate() {
+                let part = rest.and(matched);
+                if part.is_false() {
+                    continue;
+                }
+                rest = rest.and_not(matched);
+                let rewritten = match action {
+                    Action::Dnat { to, ports } => {
+                        let mut fields = Vec::new();
+                        if to.is_some() {
+                            fields.push(Field::Dst);
+                        }
+                        if ports.is_some() {
+                            fields.push(Field::Dport);
+                        }
+                        let mut img = space.forget(&part, &fields);
+                        if let Some(to) = to {
+                            img = img.and(&space.addr_range(true, *to));
+                        }
+                        if let Some(p) = ports {
+                            img = img.and(&space.port_range(true, *p));
+                        }
+                        img
+                    }
+                    Action::Redirect { ports } => {
+                        // To the device itself, on the interface's address.
+                        let mut img = space.forget(&part, &[Field::Dst]).and(&d.local);
+                        if let Some(p) = ports {
+                            img = space
+                                .forget(&img, &[Field::Dport])
+                                .and(&space.port_range(true, *p));
+                        }
+                        img
+                    }
+                    _ => part,
+                };
+                streams.push((rewritten, Some(index)));
+            }
+            streams.push((rest, None));
+            for (stream, dnat) in streams {
+                if stream.is_false() {
+                    continue;
+                }
+                for (region, target) in &d.routes {
+                    let part = stream.and(region);
+                    if part.is_false() {
+                        continue;
+                    }
+                    match target {
+                        RouteTo::Drop => {}
+                        RouteTo::Local => {
+                            let got = part.and(&d.input.accept);
+                            if !got.is_false() {
+                                reached.push(Reached {
+                                    from_zone: zone.to_owned(),
+                                    device: item.device,
+                                    set: got,
+                                });
+                            }
+                        }
+                        RouteTo::Out { iface, via } => {
+                            let forwarded = part
+                                .and(&space.iface_named(true, iface))
+                                .and(&d.forward.accept)
+                                .and(&d.postrouting.accept);
+                            if forwarded.is_false() {
+                                continue;
+                            }
+                            // SNAT rewrites the source: to the interface's addresses, or any.
+                            let mut sent = space.none();
+                            let mut snat = Vec::new();
+                            let mut left = forwarded.clone();
+                            for (index, (_, action, matched)) in
+                                d.postrouting.rewrites.iter().enumerate()
+                            {
+                                if !matches!(action, Action::Snat) {
+                                    continue;
+                                }
+                                let part = left.and(matched);
+                                if part.is_false() {
+                                    continue;
+                                }
+                                left = left.and_not(matched);
+                                snat.push(index);
+                                let mut img = space.forget(&part, &[Field::Src, Field::Sport]);
+                                let own = d
+                                    .interfaces
+                                    .iter()
+                                    .find(|i| i.name == *iface)
+                                    .map(|i| {
+                                        i.addresses.iter().fold(space.none(), |acc, a| {
+                                            acc.or(&addr_bdd(space, false, *a))
+                                        })
+                                    })
+                                    .unwrap_or_else(|| space.none());
+                                if !own.is_false() {
+                                    img = img.and(&own);
+                                }
+                                sent = sent.or(&img);
+                            }
+                            let sent = sent.or(&left);
+                            let mut path = item.path.clone();
+                            path.push(Hop {
+                                device: item.device,
+                                in_iface: item.iface.clone(),
+                                out_iface: iface.clone(),
+                                dnat,
+                                forwarded: forwarded.clone(),
+                                snat,
+                            });
+                            let way = Way {
+                                zone,
+                                from: item.device,
+                                iface,
+                                via: *via,
+                            };
+                            self.next_hop(&way, forwarded, sent, path, out, &mut work);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where packets sent out of an interface go next: to the next device as `sent` (after SNAT), or
+    /// delivered as `forwarded` (before it), so that an allowed service's source segment is judged on the
+    /// source the sender used.
+    fn next_hop(
+        &self,
+        way: &Way<'_>,
+        forwarded: Bdd,
+        sent: Bdd,
+        path: Vec<Hop>,
+        out: &mut Vec<Delivered>,
+        work: &mut Vec<Item>,
+    ) {
+        let space = self.space;
+        let Way {
+            zone,
+            from,
+            iface,
+            via,
+        } = *way;
+        let Some(segment) = self.devices[from]
+            .interfaces
+            .iter()
+            .find(|i| i.name == iface)
+            .map(|i| i.segment.clone())
+        else {
+            return;
+        };
+        let handed = |set: Bdd, device: usize, in_iface: &str, work: &mut Vec<Item>| {
+            let set = space
+                .forget(&set, &[Field::Iif, Field::Oif])
+                .and(&space.iface_named(false, in_iface));
+            work.push(Item {
+                device,
+                iface: in_iface.to_owned(),
+                set,
+                path: path.clone(),
+            });
+        };
+        let mut rest = forwarded;
+        if let Some((family, value)) = via {
+            let gateway = self.neighbours.iter().find(|(seg, addr, dev, _)| {
+                *seg == segment
+                    && *dev != from
+                    && !addr
+                        .and(&space.addr_range(
+                            true,
+                            AddrRange {
+                                family,
+                                first: value,
+                                last: value,
+                            },
+                        ))
+                        .is_false()
+            });
+            if let Some((_, _, dev, in_iface)) = gateway {
+                handed(sent, *dev, in_iface, work);
+                return;
+            }
+        } else {
+            // On a connected segment: another device's own address is that device's.
+            for (seg, addr, dev, in_iface) in &self.neighbours {
+                if *seg != segment || *dev == from {
+                    continue;
+                }
+                let part = sent.and(addr);
+                if !part.is_false() {
+                    rest = rest.and_not(addr);
+                    handed(part, *dev, in_iface, work);
+                }
+            }
+        }
+        let Some(seg_zone) = self.segment_zone(&segment) else {
+            return;
+        };
+        for (to_zone, addrs) in &self.zone_dst {
+            let mut part = rest.and(addrs);
+            if *to_zone == seg_zone {
+                part = part.or(&rest.and_not(&self.declared_dst));
+            }
+            if !part.is_false() {
+                out.push(Delivered {
+                    from_zone: zone.to_owned(),
+                    to_zone: to_zone.clone(),
+                    set: part,
+                    path: path.clone(),
+                });
+            }
+        }
+    }
+
+    /// The packet as sent for one delivered packet, and its hops.
+    fn explain(&self, path: &[Hop], delivered: &Packet) -> Option<(Packet, Vec<HopOut>)> {
+        let space = self.space;
+        let mut p = delivered.clone();
+        let mut hops = Vec::new();
+        for hop in path.iter().rev() {
+            let d = &self.devices[hop.device];
+            // Undo SNAT: the forwarded packet agrees on everything but the source.
+            let at =
+                space
+                    .witness(
+                        &hop.forwarded
+                            .and(&space.like(&p, &[Field::Iif, Field::Oif])),
+                    )
+                    .or_else(|| {
+                        space.witness(&hop.forwarded.and(
+                            &space.like(&p, &[Field::Iif, Field::Oif, Field::Src, Field::Sport]),
+                        ))
+                    })?;
+            let snat = hop
+                .snat
+                .iter()
+                .map(|i| &d.postrouting.rewrites[*i])
+                .find(|(_, _, m)| space.contains(m, &at))
+                .map(|(o, _, _)| rule_ref(o, &d.rules));
+            let rule = d
+                .forward
+                .accepted_by
+                .iter()
+                .find(|(_, s)| space.contains(s, &at))
+                .map(|(o, _)| o.clone());
+            let rule_out = match &rule {
+                Some(o) => rule_ref(o, &d.rules),
+                None => RuleRef {
+                    file: String::new(),
+                    line: 0,
+                    handle: None,
+                    text: "(no forward chain: accepted)".to_owned(),
+                },
+            };
+            // Undo DNAT: the arriving packet agrees on everything but the destination.
+            let (arrived, dnat) = match hop.dnat {
+                Some(i) => {
+                    let (origin, _, matched) = &d.prerouting.rewrites[i];
+                    let q = space.witness(
+                        &matched.and(&space.like(&at, &[Field::Oif, Field::Dst, Field::Dport])),
+                    )?;
+                    (q, Some(rule_ref(origin, &d.rules)))
+                }
+                None => (at.clone(), None),
+            };
+            hops.push(HopOut {
+                device: d.id.clone(),
+                in_interface: hop.in_iface.clone(),
+                out_interface: hop.out_iface.clone(),
+                forwarded: PacketOut::of(&at),
+                rule: rule_out,
+                dnat,
+                snat,
+            });
+            p = arrived;
+            p.oif = None;
+        }
+        hops.reverse();
+        Some((p, hops))
+    }
+}
+
+fn protocol_label(p: u8) -> String {
+    match p {
+        1 => "icmp".into(),
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        58 => "icmpv6".into(),
+        132 => "sctp".into(),
+        33 => "dccp".into(),
+        136 => "udplite".into(),
+        47 => "gre".into(),
+        50 => "esp".into(),
+        51 => "ah".into(),
+        n => n.to_string(),
+    }
+}
+
+fn has_ports(p: u8) -> bool {
+    matches!(p, 6 | 17 | 33 | 132 | 136)
+}
+
+/// Checks the zone map against the devices' configurations.
+pub fn check(map: &ZoneMap, inputs: &[DeviceInput]) -> Result<Report, CheckError> {
+    // The interface names of the map and of every rule, so every one is judged exactly.
+    let mut names: Vec<String> = map
+        .devices
+        .iter()
+        .flat_map(|d| d.interfaces.iter().map(|i| i.name.clone()))
+        .collect();
+    for input in inputs {
+        names.extend(crate::space::interface_names(&input.rulesets));
+    }
+    let space = Space::new(&names);
+    let new = space.ct_state(CtState::New);
+    let mut approximated: Vec<Origin> = Vec::new();
+    let mut warnings: Vec<WarningOut> = Vec::new();
+    let mut devices = Vec::new();
+    for device in &map.devices {
+        let input = inputs
+            .iter()
+            .find(|i| i.id == device.id)
+            .ok_or_else(|| CheckError::MissingDevice(device.id.clone()))?;
+        let eval = device_eval(
+            &space,
+            map,
+            device,
+            input,
+            &new,
+            &mut approximated,
+            &mut warnings,
+        )
+        .map_err(|source| CheckError::Verdict {
+            device: device.id.clone(),
+            source: Box::new(source),
+        })?;
+        devices.push(eval);
+    }
+    let mut neighbours = Vec::new();
+    for (index, device) in map.devices.iter().enumerate() {
+        for i in &device.interfaces {
+            let addrs = i
+                .addresses
+                .iter()
+                .fold(space.none(), |acc, a| acc.or(&addr_bdd(&space, true, *a)));
+            if !addrs.is_false() {
+                neighbours.push((i.segment.clone(), addrs, index, i.name.clone()));
+            }
+        }
+    }
+    let mut zone_dst: BTreeMap<String, Bdd> = BTreeMap::new();
+    let mut zone_src: BTreeMap<String, Bdd> = BTreeMap::new();
+    let mut declared_dst = space.none();
+    let mut declared_src = space.none();
+    for zone in &map.zones {
+        zone_dst.insert(zone.id.clone(), space.none());
+        zone_src.insert(zone.id.clone(), space.none());
+    }
+    for segment in &map.segments {
+        for p in &segment.prefixes {
+            let d = space.addr_range(true, *p);
+            let s = space.addr_range(false, *p);
+            declared_dst = declared_dst.or(&d);
+            declared_src = declared_src.or(&s);
+            if let Some(z) = zone_dst.get_mut(&segment.zone) {
+                *z = z.or(&d);
+            }
+            if let Some(z) = zone_src.get_mut(&segment.zone) {
+                *z = z.or(&s);
+            }
+        }
+    }
+    let ctx = Ctx {
+        space: &space,
+        map,
+        devices,
+        neighbours,
+        zone_dst,
+        declared_dst,
+    };
+
+    // Every packet a host may send: opening or not, as the zone's or an undeclared source.
+    let states = [CtState::New, CtState::Established, CtState::Related]
+        .iter()
+        .fold(space.none(), |acc, s| acc.or(&space.ct_state(*s)));
+    let mut delivered: Vec<Delivered> = Vec::new();
+    let mut reached: Vec<Reached> = Vec::new();
+    for (index, device) in map.devices.iter().enumerate() {
+        for i in &device.interfaces {
+            let Some(zone) = ctx.segment_zone(&i.segment) else {
+                continue;
+            };
+            let src = zone_src
+                .get(&zone)
+                .cloned()
+                .unwrap_or_else(|| space.none())
+                .or(&space.valid().and_not(&declared_src));
+            let set = space
+                .valid()
+                .and(&states)
+                .and(&src)
+                .and(&space.iface_named(false, &i.name));
+            ctx.follow(
+                &zone,
+                Item {
+                    device: index,
+                    iface: i.name.clone(),
+                    set,
+                    path: Vec::new(),
+                },
+                &mut delivered,
+                &mut reached,
+            );
+        }
+    }
+
+    let report = assemble(
+        &ctx,
+        &new,
+        &delivered,
+        &reached,
+        inputs,
+        approximated,
+        warnings,
+    )
+    .map_err(|source| CheckError::Verdict {
+        device: String::new(),
+        source: Box::new(source),
+    })?;
+    Ok(report)
+}
+
+fn allowed_set(space: &Space, map: &ZoneMap, from: &str, to: &str) -> Vec<(usize, Bdd)> {
+    map.allows
+        .iter()
+        .filter(|a| {
+            map.zone_of_endpoint(&a.from).is_some_and(|z| z.id == from)
+                && map.zone_of_endpoint(&a.to).is_some_and(|z| z.id == to)
+        })
+        .map(|a| {
+            let mut set = space.valid().clone();
+            if let Some(p) = a.protocol {
+                set = set.and(&space.protocol(p));
+            }
+            if !a.ports.is_empty() {
+                let ports = a
+                    .ports
+                    .iter()
+                    .fold(space.none(), |acc, r| acc.or(&space.port_range(true, *r)));
+                set = set.and(&ports);
+            }
+            let within = |endpoint: &Endpoint, dst: bool| match endpoint {
+                Endpoint::Segment(id) => map.segment(id).map(|s| {
+                    s.prefixes
+                        .iter()
+                        .fold(space.none(), |acc, p| acc.or(&space.addr_range(dst, *p)))
+                }),
+                Endpoint::Zone(_) => None,
+            };
+            if let Some(s) = within(&a.from, false) {
+                set = set.and(&s);
+            }
+            if let Some(s) = within(&a.to, true) {
+                set = set.and(&s);
+            }
+            (a.line, set)
+        })
+        .collect()
+}
+
+fn assemble(
+    ctx: &Ctx<'_>,
+    new: &Bdd,
+    delivered: &[Delivered],
+    reached: &[Reached],
+    inputs: &[DeviceInput],
+    approximated: Vec<Origin>,
+    mut warnings: Vec<WarningOut>,
+) -> Result<Report, VerdictError> {
+    let space = ctx.space;
+    let map = ctx.map;
+    let mut pairs = Vec::new();
+    let mut established = Vec::new();
+    let mut dead: Vec<DeadAllowance> = Vec::new();
+    let union = |from: &str, to: &str, states: &Bdd| {
+        delivered
+            .iter()
+            .filter(|d| d.from_zone == from && d.to_zone == to)
+            .fold(space.none(), |acc, d| acc.or(&d.set.and(states)))
+    };
+    let mut all_allows_used: Vec<usize> = Vec::new();
+    for a in &map.zones {
+        for b in &map.zones {
+            if a.id == b.id {
+                continue;
+            }
+            let crossing = union(&a.id, &b.id, new);
+            let allows = allowed_set(space, map, &a.id, &b.id);
+            let allowed = allows.iter().fold(space.none(), |acc, (_, s)| acc.or(s));
+            let allowed_used: Vec<usize> = allows
+                .iter()
+                .filter(|(_, s)| !crossing.and(s).is_false())
+                .map(|(line, _)| *line)
+                .collect();
+            all_allows_used.extend(allowed_used.iter().copied());
+            let violating = crossing.and_not(&allowed);
+            let verdict = if !violating.is_false() {
+                Verdict::Violation
+            } else if crossing.is_false() {
+                Verdict::Isolated
+            } else {
+                Verdict::AllowedOnly
+            };
+            let mut counterexamples = Vec::new();
+            let (mut src_prefixes, mut dst_prefixes, mut truncated) =
+                (Vec::new(), Vec::new(), false);
+            if verdict == Verdict::Violation {
+                for d in delivered
+                    .iter()
+                    .filter(|d| d.from_zone == a.id && d.to_zone == b.id)
+                {
+                    let bad = d.set.and(new).and_not(&allowed);
+                    if bad.is_false() {
+                        continue;
+                    }
+                    let Some(last) = d.path.last() else {
+                        continue;
+                    };
+                    let dev = &ctx.devices[last.device];
+                    // One class per rule that admits the traffic on the last device.
+                    let mut classes: Vec<Bdd> = dev
+                        .forward
+                        .accepted_by
+                        .iter()
+                        .map(|(_, s)| space.forget(s, &[Field::Src, Field::Sport]))
+                        .collect();
+                    classes.push(space.valid().clone());
+                    let mut left = bad;
+                    for class in classes {
+                        if counterexamples.len() >= MAX_COUNTEREXAMPLES {
+                            break;
+                        }
+                        let part = left.and(&class);
+                        if part.is_false() {
+                            continue;
+                        }
+                        left = left.and_not(&class);
+                        let Some(p) = nice_witness(ctx, &part, &a.id, &b.id) else {
+                            continue;
+                        };
+                        if let Some(cx) = counterexample(ctx, &d.path, &p, &approximated) {
+                            counterexamples.push(cx);
+                        }
+                    }
+                }
+                let (s, more_s) = space.prefixes(&violating, false, MAX_PREFIXES);
+                let (t, more_t) = space.prefixes(&violating, true, MAX_PREFIXES);
+                src_prefixes = s.iter().map(show_prefix).collect();
+                dst_prefixes = t.iter().map(show_prefix).collect();
+                truncated = more_s || more_t;
+            }
+            pairs.push(PairResult {
+                from: a.id.clone(),
+                to: b.id.clone(),
+                verdict,
+                allowed_used,
+                counterexamples,
+                src_prefixes,
+                dst_prefixes,
+                prefixes_truncated: truncated,
+            });
+
+            // Established traffic with no opening the other way.
+            let later = space
+                .ct_state(CtState::Established)
+                .or(&space.ct_state(CtState::Related));
+            let est = union(&a.id, &b.id, &later);
+            let back = union(&b.id, &a.id, new);
+            if !est.is_false() && back.is_false() {
+                let example = nice_witness(ctx, &est, &a.id, &b.id);
+                let rule = example.as_ref().and_then(|p| {
+                    delivered
+                        .iter()
+                        .filter(|d| d.from_zone == a.id && d.to_zone == b.id)
+                        .find(|d| space.contains(&d.set, p))
+                        .and_then(|d| d.path.last())
+                        .and_then(|h| {
+                            let dev = &ctx.devices[h.device];
+                            dev.forward
+                                .accepted_by
+                                .iter()
+                                .find(|(_, s)| space.contains(s, p))
+                                .map(|(o, _)| rule_ref(o, &dev.rules))
+                        })
+                });
+                established.push(EstablishedOnly {
+                    from: a.id.clone(),
+                    to: b.id.clone(),
+                    example: example.map(|p| p.to_string()).unwrap_or_default(),
+                    rule,
+                });
+            }
+        }
+    }
+    for allow in &map.allows {
+        if !all_allows_used.contains(&allow.line) {
+            dead.push(DeadAllowance {
+                line: allow.line,
+                reason: allow.reason.clone(),
+            });
+        }
+    }
+
+    let pivots = pivots(ctx, new, reached);
+
+    let mut shadowed = Vec::new();
+    for (device, input) in ctx.devices.iter().zip(inputs_for(ctx, inputs)) {
+        for ruleset in &input.rulesets {
+            for origin in shadowed_rules(space, ruleset)? {
+                shadowed.push(rule_ref(&origin, &device.rules));
+            }
+        }
+    }
+    for input in inputs {
+        for ruleset in &input.rulesets {
+            for w in &ruleset.warnings {
+                warnings.push(WarningOut {
+                    file: w.origin.file.to_string(),
+                    line: w.origin.line,
+                    message: w.message.clone(),
+                });
+            }
+        }
+    }
+    for origin in &approximated {
+        let known = warnings
+            .iter()
+            .any(|w| w.file == *origin.file && w.line == origin.line);
+        if !known {
+            warnings.push(WarningOut {
+                file: origin.file.to_string(),
+                line: origin.line,
+                message: "this rule has a match or target the check does not model; it is read as permitting".to_owned(),
+            });
+        }
+    }
+    Ok(Report {
+        pairs,
+        established,
+        pivots,
+        dead_allowances: dead,
+        shadowed,
+        warnings,
+    })
+}
+
+fn inputs_for<'a>(ctx: &Ctx<'_>, inputs: &'a [DeviceInput]) -> Vec<&'a DeviceInput> {
+    ctx.devices
+        .iter()
+        .filter_map(|d| inputs.iter().find(|i| i.id == d.id))
+        .collect()
+}
+
+/// A witness with addresses from the zones' own segments where the set has such packets, ports and
+/// protocols as a person would pick them (TCP first).
+fn nice_witness(ctx: &Ctx<'_>, set: &Bdd, from: &str, to: &str) -> Option<Packet> {
+    let space = ctx.space;
+    let mut set = set.clone();
+    let mut prefer = |extra: Bdd| {
+        let narrowed = set.and(&extra);
+        if !narrowed.is_false() {
+            set = narrowed;
+        }
+    };
+    if let Some(s) = ctx.map.segments.iter().find(|s| s.zone == from) {
+        prefer(
+            s.prefixes
+                .iter()
+                .fold(space.none(), |acc, p| acc.or(&space.addr_range(false, *p))),
+        );
+    }
+    if let Some(z) = ctx.zone_dst.get(to) {
+        prefer(z.clone());
+    }
+    prefer(space.protocol(6));
+    prefer(space.port_range(
+        false,
+        crate::ir::PortRange {
+            first: 32768,
+            last: 60999,
+        },
+    ));
+    space.witness(&set)
+}
+
+fn counterexample(
+    ctx: &Ctx<'_>,
+    path: &[Hop],
+    delivered: &Packet,
+    approximated: &[Origin],
+) -> Option<Counterexample> {
+    let (sent, hops) = ctx.explain(path, delivered)?;
+    let approximate = hops.iter().any(|h| {
+        approximated
+            .iter()
+            .any(|o| *o.file == h.rule.file && o.line == h.rule.line)
+    });
+    Some(Counterexample {
+        packet: PacketOut::of(&sent),
+        hops,
+        approximate,
+    })
+}
+
+fn pivots(ctx: &Ctx<'_>, new: &Bdd, reached: &[Reached]) -> Vec<Pivot> {
+    let space = ctx.space;
+    let mut out = Vec::new();
+    let service_fields = [Field::Iif, Field::Oif, Field::Src, Field::Dst, Field::Sport];
+    for (index, device) in ctx.devices.iter().enumerate() {
+        // Per zone: the services (family, protocol, destination port) reached with an opening packet.
+        let mut by_zone: BTreeMap<&str, Bdd> = BTreeMap::new();
+        for r in reached.iter().filter(|r| r.device == index) {
+            let set = space.forget(&r.set.and(new), &service_fields);
+            let entry = by_zone
+                .entry(r.from_zone.as_str())
+                .or_insert_with(|| space.none());
+            *entry = entry.or(&set);
+        }
+        let zones: Vec<(&str, Bdd)> = by_zone.into_iter().filter(|(_, s)| !s.is_false()).collect();
+        for (i, (za, sa)) in zones.iter().enumerate() {
+            for (zb, sb) in zones.iter().skip(i + 1) {
+                let both = sa.and(sb);
+                if let Some(p) = space.witness(&both) {
+                    let rule_for = |zone: &str| {
+                        reached
+                            .iter()
+                            .filter(|r| r.device == index && r.from_zone == zone)
+                            .find_map(|r| {
+                                let q = space.witness(
+                                    &r.set.and(new).and(&space.like(&p, &service_fields)),
+                                )?;
+                                device
+                                    .input
+                                    .accepted_by
+                                    .iter()
+                                    .find(|(_, s)| space.contains(s, &q))
+                                    .map(|(o, _)| rule_ref(o, &device.rules))
+                            })
+                    };
+                    out.push(Pivot::SharedService {
+                        device: device.id.clone(),
+                        zones: [(*za).to_owned(), (*zb).to_owned()],
+                        protocol: protocol_label(p.protocol),
+                        port: has_ports(p.protocol).then_some(p.dport),
+                        rules: [rule_for(za), rule_for(zb)],
+                    });
+                }
+            }
+        }
+        // Connections the device itself may open, by the zone of their destination.
+        if zones.is_empty() {
+            continue;
+        }
+        let mut opened = space.none();
+        for (region, target) in &device.routes {
+            if let RouteTo::Out { iface, .. } = target {
+                opened = opened.or(&region
+                    .and(&space.iface_named(true, iface))
+                    .and(&device.output.accept)
+                    .and(&device.postrouting.accept)
+                    .and(new));
+            }
+        }
+        for (to_zone, addrs) in &ctx.zone_dst {
+            let set = opened.and(addrs);
+            let Some(p) = space.witness(&set) else {
+                continue;
+            };
+            for (from_zone, _) in &zones {
+                if *from_zone == to_zone {
+                    continue;
+                }
+                let rule = device
+                    .output
+                    .accepted_by
+                    .iter()
+                    .find(|(_, s)| space.contains(s, &p))
+                    .map(|(o, _)| rule_ref(o, &device.rules));
+                out.push(Pivot::Relay {
+                    device: device.id.clone(),
+                    reached_from: (*from_zone).to_owned(),
+                    opens_to: to_zone.clone(),
+                    example: p.to_string(),
+                    rule,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn prefix_lengths() {
+        let r = AddrRange::parse("10.0.0.0/8").unwrap();
+        assert_eq!(prefix_len(&r), 8);
+        assert_eq!(prefix_len(&AddrRange::any(Family::Ipv6)), 0);
+        assert_eq!(prefix_len(&AddrRange::parse("::1").unwrap()), 128);
+    }
+}
