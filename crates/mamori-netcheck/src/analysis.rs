@@ -520,6 +520,8 @@ struct Hop {
 /// Packets of one entry segment, delivered somewhere, with their way.
 struct Delivered {
     from_zone: String,
+    /// The segment it entered from.
+    entry: String,
     to_zone: String,
     set: Bdd,
     path: Vec<Hop>,
@@ -536,6 +538,7 @@ struct Reached {
 #[derive(Clone, Copy)]
 struct Way<'a> {
     zone: &'a str,
+    entry: &'a str,
     from: usize,
     iface: &'a str,
     via: Option<(Family, u128)>,
@@ -568,6 +571,7 @@ impl Ctx<'_> {
     fn follow(
         &self,
         zone: &str,
+        entry: &str,
         start: Item,
         out: &mut Vec<Delivered>,
         reached: &mut Vec<Reached>,
@@ -700,6 +704,7 @@ impl Ctx<'_> {
                             });
                             let way = Way {
                                 zone,
+                                entry,
                                 from: item.device,
                                 iface,
                                 via: *via,
@@ -727,6 +732,7 @@ impl Ctx<'_> {
         let space = self.space;
         let Way {
             zone,
+            entry,
             from,
             iface,
             via,
@@ -794,6 +800,7 @@ impl Ctx<'_> {
             if !part.is_false() {
                 out.push(Delivered {
                     from_zone: zone.to_owned(),
+                    entry: entry.to_owned(),
                     to_zone: to_zone.clone(),
                     set: part,
                     path: path.clone(),
@@ -992,6 +999,7 @@ pub fn check(map: &ZoneMap, inputs: &[DeviceInput]) -> Result<Report, CheckError
                 .and(&space.iface_named(false, &i.name));
             ctx.follow(
                 &zone,
+                &i.segment,
                 Item {
                     device: index,
                     iface: i.name.clone(),
@@ -1020,7 +1028,15 @@ pub fn check(map: &ZoneMap, inputs: &[DeviceInput]) -> Result<Report, CheckError
     Ok(report)
 }
 
-fn allowed_set(space: &Space, map: &ZoneMap, from: &str, to: &str) -> Vec<(usize, Bdd)> {
+/// The allowed services from zone `from` to zone `to` for packets that entered from segment `entry`: an
+/// allow from a segment covers what entered from that segment, or what carries one of its addresses.
+fn allowed_set(
+    space: &Space,
+    map: &ZoneMap,
+    from: &str,
+    to: &str,
+    entry: &str,
+) -> Vec<(usize, Bdd)> {
     map.allows
         .iter()
         .filter(|a| {
@@ -1047,7 +1063,9 @@ fn allowed_set(space: &Space, map: &ZoneMap, from: &str, to: &str) -> Vec<(usize
                 }),
                 Endpoint::Zone(_) => None,
             };
-            if let Some(s) = within(&a.from, false) {
+            if !matches!(&a.from, Endpoint::Segment(id) if id == entry)
+                && let Some(s) = within(&a.from, false)
+            {
                 set = set.and(&s);
             }
             if let Some(s) = within(&a.to, true) {
@@ -1085,15 +1103,28 @@ fn assemble(
                 continue;
             }
             let crossing = union(&a.id, &b.id, new);
-            let allows = allowed_set(space, map, &a.id, &b.id);
-            let allowed = allows.iter().fold(space.none(), |acc, (_, s)| acc.or(s));
-            let allowed_used: Vec<usize> = allows
+            // Per delivered set: what no allowed service covers, given the segment it entered from.
+            let mut allowed_used: Vec<usize> = Vec::new();
+            let mut bad_sets: Vec<Bdd> = Vec::new();
+            let mut violating = space.none();
+            for d in delivered
                 .iter()
-                .filter(|(_, s)| !crossing.and(s).is_false())
-                .map(|(line, _)| *line)
-                .collect();
+                .filter(|d| d.from_zone == a.id && d.to_zone == b.id)
+            {
+                let opened = d.set.and(new);
+                let mut allowed = space.none();
+                for (line, set) in allowed_set(space, map, &a.id, &b.id, &d.entry) {
+                    if !opened.and(&set).is_false() && !allowed_used.contains(&line) {
+                        allowed_used.push(line);
+                    }
+                    allowed = allowed.or(&set);
+                }
+                let bad = opened.and_not(&allowed);
+                violating = violating.or(&bad);
+                bad_sets.push(bad);
+            }
+            allowed_used.sort_unstable();
             all_allows_used.extend(allowed_used.iter().copied());
-            let violating = crossing.and_not(&allowed);
             let verdict = if !violating.is_false() {
                 Verdict::Violation
             } else if crossing.is_false() {
@@ -1105,11 +1136,11 @@ fn assemble(
             let (mut src_prefixes, mut dst_prefixes, mut truncated) =
                 (Vec::new(), Vec::new(), false);
             if verdict == Verdict::Violation {
-                for d in delivered
+                for (d, bad) in delivered
                     .iter()
                     .filter(|d| d.from_zone == a.id && d.to_zone == b.id)
+                    .zip(bad_sets)
                 {
-                    let bad = d.set.and(new).and_not(&allowed);
                     if bad.is_false() {
                         continue;
                     }
@@ -1262,17 +1293,33 @@ fn nice_witness(ctx: &Ctx<'_>, set: &Bdd, from: &str, to: &str) -> Option<Packet
             set = narrowed;
         }
     };
-    if let Some(s) = ctx.map.segments.iter().find(|s| s.zone == from) {
-        prefer(
-            s.prefixes
-                .iter()
-                .fold(space.none(), |acc, p| acc.or(&space.addr_range(false, *p))),
-        );
-    }
-    if let Some(z) = ctx.zone_dst.get(to) {
-        prefer(z.clone());
-    }
+    // A host address: past the first few of a segment's prefix, short of its last.
+    let hosts = |dst: bool, zone: &str| {
+        ctx.map
+            .segments
+            .iter()
+            .filter(|s| s.zone == zone)
+            .flat_map(|s| s.prefixes.iter())
+            .fold(space.none(), |acc, p| {
+                let size = p.last - p.first;
+                let inner = AddrRange {
+                    family: p.family,
+                    first: p.first + size.min(10),
+                    last: if size > 1 { p.last - 1 } else { p.last },
+                };
+                acc.or(&space.addr_range(dst, inner))
+            })
+    };
+    prefer(hosts(false, from));
+    prefer(hosts(true, to));
     prefer(space.protocol(6));
+    prefer(space.port_range(
+        true,
+        crate::ir::PortRange {
+            first: 1,
+            last: 1023,
+        },
+    ));
     prefer(space.port_range(
         false,
         crate::ir::PortRange {

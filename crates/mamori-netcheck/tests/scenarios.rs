@@ -113,3 +113,43 @@ fn alpha_a_set_that_includes_an_lgwan_prefix_lets_the_internet_in() {
     // Nothing else opened.
     assert_eq!(verdict(&r, "internet", "my_number"), Verdict::Isolated);
 }
+
+#[test]
+fn alpha_prime_safe_is_proved_with_no_warning() {
+    let r = run("alpha-prime", &[]);
+    assert!(r.warnings.is_empty(), "{}", show(&r));
+    assert!(!r.has_violation(), "{}", show(&r));
+    assert_eq!(verdict(&r, "lgwan", "internet"), Verdict::AllowedOnly);
+    assert_eq!(verdict(&r, "internet", "lgwan"), Verdict::Isolated);
+    assert_eq!(verdict(&r, "internet", "sanitiser"), Verdict::AllowedOnly);
+    assert!(
+        r.dead_allowances.is_empty() && r.pivots.is_empty(),
+        "{}",
+        show(&r)
+    );
+}
+
+#[test]
+fn alpha_prime_a_dnat_opens_a_path_from_the_internet() {
+    let r = run("alpha-prime", &[("edge-fw.json", "planted-dnat.json")]);
+    let cx = violation(&r, "internet", "lgwan");
+    let c = &cx[0];
+    // As sent: to the router's public address; as forwarded: to the LGWAN host.
+    assert_eq!(c.packet.dst, "203.0.113.2", "{}", show(&r));
+    assert_eq!(c.packet.dport, Some(3389));
+    let hop = &c.hops[0];
+    assert_eq!(hop.forwarded.dst, "10.20.7.15");
+    let dnat = hop.dnat.as_ref().unwrap();
+    assert!(
+        dnat.handle.is_some() && dnat.text.contains("10.20.7.15"),
+        "{}",
+        show(&r)
+    );
+    assert!(hop.rule.text.contains("3389"), "{}", show(&r));
+    let pair = r
+        .pairs
+        .iter()
+        .find(|p| p.from == "internet" && p.to == "lgwan")
+        .unwrap();
+    assert_eq!(pair.dst_prefixes, ["10.20.7.15"]);
+}

@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 mod check;
+mod netcheck;
 mod policy;
 
 use anyhow::{Context, bail};
@@ -132,6 +133,23 @@ enum Command {
         /// Municipality code (when the database holds more than one).
         #[arg(long)]
         municipality: Option<String>,
+    },
+    /// 6(3) 通信経路の分割: prove from the firewall configurations that the zones are separated, or print the
+    /// packets that cross. Exit 0 when every zone pair is isolated apart from the allowed services, 1 on a
+    /// violation, 2 on bad input.
+    Netcheck {
+        /// The zone map (TOML): zones, segments, devices with their configuration files, allowed services.
+        #[arg(long)]
+        zones: std::path::PathBuf,
+        /// Configuration files to use instead of those the map names: PATH (matched by file name) or
+        /// DEVICE=PATH.
+        configs: Vec<String>,
+        /// text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Language of the text: ja or en.
+        #[arg(long, env = "MAMORI_LANG", default_value = "ja")]
+        lang: String,
     },
     /// The city's basic-policy text, version by version (8 見直し).
     Policy {
@@ -393,6 +411,19 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let app = db.app().await?;
             let mid = municipality_id(&app, municipality.as_deref()).await?;
             policy::diff(&app, mid, from, to).await?;
+        }
+        Command::Netcheck {
+            zones,
+            configs,
+            format,
+            lang,
+        } => {
+            return netcheck::run(&netcheck::Options {
+                zones,
+                configs,
+                format,
+                lang,
+            });
         }
         Command::Check {
             db,
