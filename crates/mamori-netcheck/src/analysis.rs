@@ -34,7 +34,9 @@ use std::net::IpAddr;
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
-use crate::ir::{Action, AddrRange, ChainType, CtState, Family, Hook, Origin, Rule, Ruleset};
+use crate::ir::{
+    Action, AddrRange, ChainType, CtState, Family, Hook, Origin, Policy, Rule, Ruleset, TableFamily,
+};
 use crate::space::{Field, Packet, Space, show_addr, show_prefix};
 use crate::verdict::{Approx, VerdictError, chain_verdict, shadowed_rules};
 use crate::zones::{Endpoint, RouteAction, ZoneMap, addr_key};
@@ -177,8 +179,9 @@ pub struct HopOut {
     pub out_interface: String,
     /// The packet as this device forwarded it (after DNAT, before SNAT).
     pub forwarded: PacketOut,
-    /// The rule that accepted it in the forward hook (or the chain whose policy did).
-    pub rule: RuleRef,
+    /// The rule that accepted it in each base chain of the forward hook, in the hook's order (a chain's
+    /// policy when no rule did; empty when the device has no forward chain).
+    pub rules: Vec<RuleRef>,
     /// A DNAT that rewrote its destination here.
     pub dnat: Option<RuleRef>,
     /// An SNAT that rewrote its source here.
@@ -208,7 +211,8 @@ pub struct EstablishedOnly {
     pub from: String,
     pub to: String,
     pub example: String,
-    pub rule: Option<RuleRef>,
+    /// The forward rules that admit it on the last device.
+    pub rules: Vec<RuleRef>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -220,7 +224,8 @@ pub enum Pivot {
         zones: [String; 2],
         protocol: String,
         port: Option<u16>,
-        rules: [Option<RuleRef>; 2],
+        /// The input rules that admit it from each zone.
+        rules: [Vec<RuleRef>; 2],
     },
     /// The device accepts connections from one zone and may open connections into another.
     Relay {
@@ -228,7 +233,8 @@ pub enum Pivot {
         reached_from: String,
         opens_to: String,
         example: String,
-        rule: Option<RuleRef>,
+        /// The output rules that let it open the connection.
+        rules: Vec<RuleRef>,
     },
 }
 
@@ -266,7 +272,10 @@ pub enum CheckError {
 /// What a hook does, across its base chains.
 struct HookEval {
     accept: Bdd,
-    accepted_by: Vec<(Origin, Bdd)>,
+    /// Which rule (or chain policy) of which base chain (its rank in the hook's order) accepted what.
+    accepted_by: Vec<(usize, Origin, Bdd)>,
+    /// The number of base chains on the hook.
+    chains: usize,
     /// NAT rules and the packets (as they reach the hook) that each rewrites.
     rewrites: Vec<(Origin, Action, Bdd)>,
 }
@@ -292,17 +301,34 @@ struct DeviceEval<'a> {
     output: HookEval,
     postrouting: HookEval,
     rules: HashMap<Origin, &'a Rule>,
+    /// What each chain's origin stands for when it appears as a decision: its policy.
+    policies: HashMap<Origin, String>,
 }
 
-fn rule_ref(origin: &Origin, rules: &HashMap<Origin, &Rule>) -> RuleRef {
-    RuleRef {
-        file: origin.file.to_string(),
-        line: origin.line,
-        handle: origin.handle,
-        text: rules
-            .get(origin)
-            .map(|r| r.text.clone())
-            .unwrap_or_default(),
+impl DeviceEval<'_> {
+    fn rule_ref(&self, origin: &Origin) -> RuleRef {
+        let text = match self.rules.get(origin) {
+            Some(r) => r.text.clone(),
+            None => self.policies.get(origin).cloned().unwrap_or_default(),
+        };
+        RuleRef {
+            file: origin.file.to_string(),
+            line: origin.line,
+            handle: origin.handle,
+            text,
+        }
+    }
+
+    /// The rule of each base chain of the hook that accepted the packet, in the hook's order.
+    fn accepting(&self, hook: &HookEval, space: &Space, p: &Packet) -> Vec<RuleRef> {
+        (0..hook.chains)
+            .filter_map(|chain| {
+                hook.accepted_by
+                    .iter()
+                    .find(|(c, _, s)| *c == chain && space.contains(s, p))
+                    .map(|(_, o, _)| self.rule_ref(o))
+            })
+            .collect()
     }
 }
 
@@ -317,6 +343,7 @@ fn hook_eval(
     let mut accept = space.none();
     let mut accepted_by = Vec::new();
     let mut rewrites = Vec::new();
+    let mut ranks: Vec<(TableFamily, String, String)> = Vec::new();
     for family in [Family::Ipv4, Family::Ipv6] {
         let domain = space.valid().and(&space.family(family));
         let mut chains: Vec<_> = rulesets
@@ -332,6 +359,14 @@ fn hook_eval(
         chains.sort_by_key(|(b, _, _)| b.priority);
         let mut fam_accept = domain.clone();
         for (base, table, chain) in chains {
+            let key = (table.family, table.name.clone(), chain.name.clone());
+            let rank = match ranks.iter().position(|k| *k == key) {
+                Some(r) => r,
+                None => {
+                    ranks.push(key);
+                    ranks.len() - 1
+                }
+            };
             let v = chain_verdict(space, table, &chain.name, Approx::Permit)?;
             for o in v.approximated {
                 if !approximated.contains(&o) {
@@ -353,15 +388,15 @@ fn hook_eval(
                 }
             } else {
                 fam_accept = fam_accept.and(&v.accept);
-                accepted_by.extend(v.accepted_by);
+                accepted_by.extend(v.accepted_by.into_iter().map(|(o, s)| (rank, o, s)));
             }
         }
         accept = accept.or(&fam_accept);
     }
     let accepted_by = accepted_by
         .into_iter()
-        .map(|(o, s)| (o, s.and(&accept)))
-        .filter(|(_, s)| !s.is_false())
+        .map(|(c, o, s)| (c, o, s.and(&accept)))
+        .filter(|(_, _, s)| !s.is_false())
         .collect();
     let rewrites = rewrites
         .into_iter()
@@ -371,6 +406,7 @@ fn hook_eval(
     Ok(HookEval {
         accept,
         accepted_by,
+        chains: ranks.len(),
         rewrites,
     })
 }
@@ -483,6 +519,23 @@ fn device_eval<'a>(
         covered = covered.or(&region);
         routes.push((region, target));
     }
+    let policies = input
+        .rulesets
+        .iter()
+        .flat_map(|r| r.tables.iter())
+        .flat_map(|t| t.chains.iter().map(move |c| (t, c)))
+        .filter_map(|(t, c)| {
+            let base = c.base?;
+            let policy = match base.policy {
+                Policy::Accept => "accept",
+                Policy::Drop => "drop",
+            };
+            Some((
+                c.origin.clone(),
+                format!("(table {} chain {}: policy {policy})", t.name, c.name),
+            ))
+        })
+        .collect();
     let hook = |h: Hook, approximated: &mut Vec<Origin>| {
         hook_eval(space, &input.rulesets, h, &rules, new, approximated)
     };
@@ -497,6 +550,7 @@ fn device_eval<'a>(
         output: hook(Hook::Output, approximated)?,
         postrouting: hook(Hook::Postrouting, approximated)?,
         rules,
+        policies,
     })
 }
 
@@ -833,22 +887,8 @@ impl Ctx<'_> {
                 .iter()
                 .map(|i| &d.postrouting.rewrites[*i])
                 .find(|(_, _, m)| space.contains(m, &at))
-                .map(|(o, _, _)| rule_ref(o, &d.rules));
-            let rule = d
-                .forward
-                .accepted_by
-                .iter()
-                .find(|(_, s)| space.contains(s, &at))
-                .map(|(o, _)| o.clone());
-            let rule_out = match &rule {
-                Some(o) => rule_ref(o, &d.rules),
-                None => RuleRef {
-                    file: String::new(),
-                    line: 0,
-                    handle: None,
-                    text: "(no forward chain: accepted)".to_owned(),
-                },
-            };
+                .map(|(o, _, _)| d.rule_ref(o));
+            let rules = d.accepting(&d.forward, space, &at);
             // Undo DNAT: the arriving packet agrees on everything but the destination.
             let (arrived, dnat) = match hop.dnat {
                 Some(i) => {
@@ -856,7 +896,7 @@ impl Ctx<'_> {
                     let q = space.witness(
                         &matched.and(&space.like(&at, &[Field::Oif, Field::Dst, Field::Dport])),
                     )?;
-                    (q, Some(rule_ref(origin, &d.rules)))
+                    (q, Some(d.rule_ref(origin)))
                 }
                 None => (at.clone(), None),
             };
@@ -865,7 +905,7 @@ impl Ctx<'_> {
                 in_interface: hop.in_iface.clone(),
                 out_interface: hop.out_iface.clone(),
                 forwarded: PacketOut::of(&at),
-                rule: rule_out,
+                rules,
                 dnat,
                 snat,
             });
@@ -1153,7 +1193,7 @@ fn assemble(
                         .forward
                         .accepted_by
                         .iter()
-                        .map(|(_, s)| space.forget(s, &[Field::Src, Field::Sport]))
+                        .map(|(_, _, s)| space.forget(s, &[Field::Src, Field::Sport]))
                         .collect();
                     classes.push(space.valid().clone());
                     let mut left = bad;
@@ -1199,26 +1239,25 @@ fn assemble(
             let back = union(&b.id, &a.id, new);
             if !est.is_false() && back.is_false() {
                 let example = nice_witness(ctx, &est, &a.id, &b.id);
-                let rule = example.as_ref().and_then(|p| {
-                    delivered
-                        .iter()
-                        .filter(|d| d.from_zone == a.id && d.to_zone == b.id)
-                        .find(|d| space.contains(&d.set, p))
-                        .and_then(|d| d.path.last())
-                        .and_then(|h| {
-                            let dev = &ctx.devices[h.device];
-                            dev.forward
-                                .accepted_by
-                                .iter()
-                                .find(|(_, s)| space.contains(s, p))
-                                .map(|(o, _)| rule_ref(o, &dev.rules))
-                        })
-                });
+                let rules = example
+                    .as_ref()
+                    .and_then(|p| {
+                        delivered
+                            .iter()
+                            .filter(|d| d.from_zone == a.id && d.to_zone == b.id)
+                            .find(|d| space.contains(&d.set, p))
+                            .and_then(|d| d.path.last())
+                            .map(|h| {
+                                let dev = &ctx.devices[h.device];
+                                dev.accepting(&dev.forward, space, p)
+                            })
+                    })
+                    .unwrap_or_default();
                 established.push(EstablishedOnly {
                     from: a.id.clone(),
                     to: b.id.clone(),
                     example: example.map(|p| p.to_string()).unwrap_or_default(),
-                    rule,
+                    rules,
                 });
             }
         }
@@ -1238,7 +1277,7 @@ fn assemble(
     for (device, input) in ctx.devices.iter().zip(inputs_for(ctx, inputs)) {
         for ruleset in &input.rulesets {
             for origin in shadowed_rules(space, ruleset)? {
-                shadowed.push(rule_ref(&origin, &device.rules));
+                shadowed.push(device.rule_ref(&origin));
             }
         }
     }
@@ -1312,6 +1351,7 @@ fn nice_witness(ctx: &Ctx<'_>, set: &Bdd, from: &str, to: &str) -> Option<Packet
     };
     prefer(hosts(false, from));
     prefer(hosts(true, to));
+    prefer(space.ct_state(CtState::Established));
     prefer(space.protocol(6));
     prefer(space.port_range(
         true,
@@ -1338,9 +1378,11 @@ fn counterexample(
 ) -> Option<Counterexample> {
     let (sent, hops) = ctx.explain(path, delivered)?;
     let approximate = hops.iter().any(|h| {
-        approximated
-            .iter()
-            .any(|o| *o.file == h.rule.file && o.line == h.rule.line)
+        approximated.iter().any(|o| {
+            h.rules
+                .iter()
+                .any(|r| *o.file == r.file && o.line == r.line)
+        })
     });
     Some(Counterexample {
         packet: PacketOut::of(&sent),
@@ -1376,13 +1418,9 @@ fn pivots(ctx: &Ctx<'_>, new: &Bdd, reached: &[Reached]) -> Vec<Pivot> {
                                 let q = space.witness(
                                     &r.set.and(new).and(&space.like(&p, &service_fields)),
                                 )?;
-                                device
-                                    .input
-                                    .accepted_by
-                                    .iter()
-                                    .find(|(_, s)| space.contains(s, &q))
-                                    .map(|(o, _)| rule_ref(o, &device.rules))
+                                Some(device.accepting(&device.input, space, &q))
                             })
+                            .unwrap_or_default()
                     };
                     out.push(Pivot::SharedService {
                         device: device.id.clone(),
@@ -1417,18 +1455,12 @@ fn pivots(ctx: &Ctx<'_>, new: &Bdd, reached: &[Reached]) -> Vec<Pivot> {
                 if *from_zone == to_zone {
                     continue;
                 }
-                let rule = device
-                    .output
-                    .accepted_by
-                    .iter()
-                    .find(|(_, s)| space.contains(s, &p))
-                    .map(|(o, _)| rule_ref(o, &device.rules));
                 out.push(Pivot::Relay {
                     device: device.id.clone(),
                     reached_from: (*from_zone).to_owned(),
                     opens_to: to_zone.clone(),
                     example: p.to_string(),
-                    rule,
+                    rules: device.accepting(&device.output, space, &p),
                 });
             }
         }

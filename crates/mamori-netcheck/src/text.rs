@@ -105,13 +105,15 @@ pub fn render(report: &Report, map: &ZoneMap, lang: TextLang) -> String {
                 if let Some(d) = &h.dnat {
                     let _ = writeln!(out, "        DNAT  {}  {}", d.location(), d.text);
                 }
-                let _ = writeln!(
-                    out,
-                    "        {}  {}  {}",
-                    t("許可", "ACCEPT"),
-                    h.rule.location(),
-                    h.rule.text
-                );
+                for r in &h.rules {
+                    let _ = writeln!(
+                        out,
+                        "        {}  {}  {}",
+                        t("許可", "ACCEPT"),
+                        r.location(),
+                        r.text
+                    );
+                }
                 if let Some(s) = &h.snat {
                     let _ = writeln!(out, "        SNAT  {}  {}", s.location(), s.text);
                 }
@@ -128,11 +130,11 @@ pub fn render(report: &Report, map: &ZoneMap, lang: TextLang) -> String {
             )
         );
         for e in &report.established {
-            let rule = e
-                .rule
-                .as_ref()
+            let rule: String = e
+                .rules
+                .iter()
                 .map(|r| format!("  {}", r.location()))
-                .unwrap_or_default();
+                .collect();
             let _ = writeln!(out, "  {} → {}: {}{rule}", e.from, e.to, e.example);
         }
     }

@@ -86,8 +86,9 @@ fn alpha_an_early_forward_accept_opens_every_pair_and_is_named() {
     ] {
         let cx = violation(&r, from, to);
         let hop = cx[0].hops.last().unwrap();
-        assert_eq!(hop.rule.line, 20, "{}", show(&r));
-        assert_eq!(hop.rule.text, "-A FORWARD -j ACCEPT");
+        assert_eq!(hop.rules.len(), 1, "{}", show(&r));
+        assert_eq!(hop.rules[0].line, 20, "{}", show(&r));
+        assert_eq!(hop.rules[0].text, "-A FORWARD -j ACCEPT");
     }
     // The rules after it can never match.
     assert!(r.shadowed.iter().any(|s| s.line == 21), "{}", show(&r));
@@ -103,7 +104,7 @@ fn alpha_a_set_that_includes_an_lgwan_prefix_lets_the_internet_in() {
         ("tcp", Some(443))
     );
     assert!(c.packet.dst.starts_with("10.20.8."), "{}", show(&r));
-    assert_eq!(c.hops[0].rule.line, 21);
+    assert_eq!(c.hops[0].rules[0].line, 21);
     let pair = r
         .pairs
         .iter()
@@ -145,11 +146,95 @@ fn alpha_prime_a_dnat_opens_a_path_from_the_internet() {
         "{}",
         show(&r)
     );
-    assert!(hop.rule.text.contains("3389"), "{}", show(&r));
+    assert!(hop.rules[0].text.contains("3389"), "{}", show(&r));
     let pair = r
         .pairs
         .iter()
         .find(|p| p.from == "internet" && p.to == "lgwan")
         .unwrap();
     assert_eq!(pair.dst_prefixes, ["10.20.7.15"]);
+}
+
+#[test]
+fn beta_an_accept_in_one_base_chain_does_not_override_a_drop_in_another() {
+    let r = run("beta", &[]);
+    assert!(r.warnings.is_empty(), "{}", show(&r));
+    assert!(!r.has_violation(), "{}", show(&r));
+    assert_eq!(verdict(&r, "internet", "lgwan"), Verdict::AllowedOnly);
+    // "quick" accepts office → mn and "filter" accepts 443 to it, but "guard" drops it first.
+    assert_eq!(verdict(&r, "internet", "my_number"), Verdict::Isolated);
+}
+
+#[test]
+fn beta_a_mistyped_guard_and_a_loose_rule_are_both_found() {
+    let r = run("beta", &[("core.json", "planted.json")]);
+    let to_mn = violation(&r, "internet", "my_number");
+    assert_eq!(to_mn[0].packet.dport, Some(443));
+    // Each of the three base chains accepts it: the guard by its policy (its rule names "mn0").
+    let rules = &to_mn[0].hops[0].rules;
+    assert_eq!(rules.len(), 3, "{}", show(&r));
+    assert!(
+        rules[0].text.contains("guard") && rules[0].text.contains("policy accept"),
+        "{}",
+        show(&r)
+    );
+    assert!(
+        rules[2].text.contains("oifname \"mn\"") && rules[2].text.contains("443"),
+        "{}",
+        show(&r)
+    );
+    violation(&r, "internet", "lgwan");
+    let pair = r
+        .pairs
+        .iter()
+        .find(|p| p.from == "internet" && p.to == "lgwan")
+        .unwrap();
+    // Everything in LGWAN on 443 but the gateway, which is allowed, and the router's own address.
+    let prefixes = &pair.dst_prefixes;
+    assert_eq!(prefixes.len(), 24, "{prefixes:?}");
+    for expected in [
+        "10.20.0.0",
+        "10.20.0.2/31",
+        "10.20.3.8/31",
+        "10.20.3.11",
+        "10.20.128.0/17",
+    ] {
+        assert!(
+            prefixes.iter().any(|p| p == expected),
+            "{expected}: {prefixes:?}"
+        );
+    }
+    assert!(
+        !prefixes
+            .iter()
+            .any(|p| p == "10.20.3.10" || p == "10.20.0.1"),
+        "{prefixes:?}"
+    );
+}
+
+#[test]
+fn beta_prime_a_path_open_on_one_firewall_but_closed_on_the_next_is_isolated() {
+    let r = run("beta-prime", &[]);
+    assert!(r.warnings.is_empty(), "{}", show(&r));
+    assert!(!r.has_violation(), "{}", show(&r));
+    assert_eq!(verdict(&r, "internet", "lgwan"), Verdict::Isolated);
+    assert_eq!(verdict(&r, "internet", "sanitiser"), Verdict::AllowedOnly);
+    assert_eq!(verdict(&r, "sanitiser", "lgwan"), Verdict::AllowedOnly);
+    assert_eq!(verdict(&r, "internet", "my_number"), Verdict::Isolated);
+    assert!(r.dead_allowances.is_empty(), "{}", show(&r));
+}
+
+#[test]
+fn beta_prime_a_path_through_two_firewalls_is_shown_hop_by_hop() {
+    let r = run("beta-prime", &[("lgwan-fw.json", "planted.json")]);
+    let cx = violation(&r, "internet", "lgwan");
+    let c = &cx[0];
+    assert_eq!(c.packet.dport, Some(443));
+    let devices: Vec<&str> = c.hops.iter().map(|h| h.device.as_str()).collect();
+    assert_eq!(devices, ["inet-fw", "lgwan-fw"], "{}", show(&r));
+    assert_eq!(c.hops[0].rules[0].line, 13, "{}", show(&r));
+    assert!(c.hops[1].rules[0].text.contains("443"), "{}", show(&r));
+    assert!(c.hops[1].rules[0].handle.is_some());
+    // my_number stays shut: inet-fw never forwards to it on 443 … and lgwan-fw never to it at all.
+    assert_eq!(verdict(&r, "internet", "my_number"), Verdict::Isolated);
 }
