@@ -35,10 +35,10 @@ use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
 use crate::ir::{
-    Action, AddrRange, ChainType, CtState, Family, Hook, Origin, Policy, Rule, Ruleset, TableFamily,
+    Action, AddrRange, ChainType, CtState, Family, Hook, Origin, Policy, Rule, Ruleset, Table,
 };
 use crate::space::{Field, Packet, Space, show_addr, show_prefix};
-use crate::verdict::{Approx, VerdictError, chain_verdict, shadowed_rules};
+use crate::verdict::{Approx, Decision, TableVerdicts, VerdictError, decide, table_verdicts};
 use crate::zones::{Endpoint, RouteAction, ZoneMap, addr_key};
 
 /// At most this many counterexamples per zone pair, and this many prefixes per address list.
@@ -264,18 +264,18 @@ pub enum CheckError {
     },
     #[error("device {0} has no configuration read for it")]
     MissingDevice(String),
+    #[error("a device's evaluation stopped unexpectedly")]
+    Worker,
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // One device, evaluated once.
 
 /// What a hook does, across its base chains.
-struct HookEval {
+struct HookEval<'a> {
     accept: Bdd,
-    /// Which rule (or chain policy) of which base chain (its rank in the hook's order) accepted what.
-    accepted_by: Vec<(usize, Origin, Bdd)>,
-    /// The number of base chains on the hook.
-    chains: usize,
+    /// Its base chains in the hook's order, to name the rule behind a given packet ([`decide`]).
+    chains: Vec<(&'a Table, &'a str)>,
     /// NAT rules and the packets (as they reach the hook) that each rewrites.
     rewrites: Vec<(Origin, Action, Bdd)>,
 }
@@ -295,11 +295,13 @@ struct DeviceEval<'a> {
     /// The device's own addresses.
     local: Bdd,
     routes: Vec<(Bdd, RouteTo)>,
-    prerouting: HookEval,
-    input: HookEval,
-    forward: HookEval,
-    output: HookEval,
-    postrouting: HookEval,
+    prerouting: HookEval<'a>,
+    input: HookEval<'a>,
+    forward: HookEval<'a>,
+    output: HookEval<'a>,
+    postrouting: HookEval<'a>,
+    /// Rules that can never match, over all the device's tables.
+    shadowed: Vec<Origin>,
     rules: HashMap<Origin, &'a Rule>,
     /// What each chain's origin stands for when it appears as a decision: its policy.
     policies: HashMap<Origin, String>,
@@ -320,95 +322,100 @@ impl DeviceEval<'_> {
     }
 
     /// The rule of each base chain of the hook that accepted the packet, in the hook's order.
-    fn accepting(&self, hook: &HookEval, space: &Space, p: &Packet) -> Vec<RuleRef> {
-        (0..hook.chains)
-            .filter_map(|chain| {
-                hook.accepted_by
-                    .iter()
-                    .find(|(c, _, s)| *c == chain && space.contains(s, p))
-                    .map(|(_, o, _)| self.rule_ref(o))
+    fn accepting(&self, hook: &HookEval<'_>, space: &Space, p: &Packet) -> Vec<RuleRef> {
+        hook.chains
+            .iter()
+            .filter_map(|(table, chain)| match decide(space, table, chain, p) {
+                Ok((Decision::Accept, origin)) => Some(self.rule_ref(&origin)),
+                _ => None,
             })
             .collect()
     }
+
+    /// The match of the rule that accepted the packet in the hook's last base chain, as the class of
+    /// traffic it stands for (`None` for a chain policy or a device without such a chain).
+    fn accepting_match(&self, hook: &HookEval<'_>, space: &Space, p: &Packet) -> Option<Bdd> {
+        let (table, chain) = hook.chains.last()?;
+        let (_, origin) = decide(space, table, chain, p).ok()?;
+        let rule = self.rules.get(&origin)?;
+        Some(
+            rule.matches
+                .iter()
+                .fold(space.all(), |acc, m| match space.test(&m.test) {
+                    Some(set) if m.negated => acc.and_not(&set),
+                    Some(set) => acc.and(&set),
+                    None => acc,
+                }),
+        )
+    }
 }
 
-fn hook_eval(
+fn hook_eval<'a>(
     space: &Space,
-    rulesets: &[Ruleset],
+    tables: &[(&'a Table, TableVerdicts)],
     hook: Hook,
     rules: &HashMap<Origin, &Rule>,
     new: &Bdd,
-    approximated: &mut Vec<Origin>,
-) -> Result<HookEval, VerdictError> {
-    let mut accept = space.none();
-    let mut accepted_by = Vec::new();
-    let mut rewrites = Vec::new();
-    let mut ranks: Vec<(TableFamily, String, String)> = Vec::new();
-    for family in [Family::Ipv4, Family::Ipv6] {
-        let domain = space.valid().and(&space.family(family));
-        let mut chains: Vec<_> = rulesets
-            .iter()
-            .flat_map(|r| r.tables.iter())
-            .filter(|t| t.family.covers(family))
-            .flat_map(|t| t.chains.iter().map(move |c| (t, c)))
-            .filter_map(|(t, c)| match c.base {
-                Some(b) if b.hook == hook => Some((b, t, c)),
-                _ => None,
-            })
-            .collect();
-        chains.sort_by_key(|(b, _, _)| b.priority);
-        let mut fam_accept = domain.clone();
-        for (base, table, chain) in chains {
-            let key = (table.family, table.name.clone(), chain.name.clone());
-            let rank = match ranks.iter().position(|k| *k == key) {
-                Some(r) => r,
-                None => {
-                    ranks.push(key);
-                    ranks.len() - 1
+) -> HookEval<'a> {
+    // Every base chain on the hook, in priority order (an inet table's chain serves both families).
+    let mut chains: Vec<_> = tables
+        .iter()
+        .flat_map(|(t, v)| {
+            v.chains.iter().filter_map(move |(name, verdict)| {
+                let chain = t.chain(name)?;
+                match chain.base {
+                    Some(b) if b.hook == hook => Some((b, *t, chain, verdict)),
+                    _ => None,
                 }
-            };
-            let v = chain_verdict(space, table, &chain.name, Approx::Permit)?;
-            for o in v.approximated {
-                if !approximated.contains(&o) {
-                    approximated.push(o);
+            })
+        })
+        .filter(|(_, t, _, _)| t.family.covers(Family::Ipv4) || t.family.covers(Family::Ipv6))
+        .collect();
+    chains.sort_by_key(|(b, _, _, _)| b.priority);
+    let mut fam_accept: Vec<(Family, Bdd)> = [Family::Ipv4, Family::Ipv6]
+        .into_iter()
+        .map(|f| (f, space.valid().and(&space.family(f))))
+        .collect();
+    let mut rewrites = Vec::new();
+    for (base, table, _, v) in &chains {
+        let passes = if base.chain_type == ChainType::Nat {
+            // Only a connection's first packet meets the nat chains.
+            for (origin, set) in &v.accepted_by {
+                if let Some(rule) = rules.get(origin)
+                    && matches!(
+                        rule.action,
+                        Action::Dnat { .. } | Action::Redirect { .. } | Action::Snat
+                    )
+                {
+                    rewrites.push((origin.clone(), rule.action.clone(), set.and(new)));
                 }
             }
-            if base.chain_type == ChainType::Nat {
-                // Only a connection's first packet meets the nat chains.
-                fam_accept = fam_accept.and(&v.accept.or(&new.not()));
-                for (origin, set) in v.accepted_by {
-                    if let Some(rule) = rules.get(&origin)
-                        && matches!(
-                            rule.action,
-                            Action::Dnat { .. } | Action::Redirect { .. } | Action::Snat
-                        )
-                    {
-                        rewrites.push((origin, rule.action.clone(), set.and(new)));
-                    }
-                }
-            } else {
-                fam_accept = fam_accept.and(&v.accept);
-                accepted_by.extend(v.accepted_by.into_iter().map(|(o, s)| (rank, o, s)));
+            v.accept.or(&new.not())
+        } else {
+            v.accept.clone()
+        };
+        for (family, acc) in &mut fam_accept {
+            if table.family.covers(*family) {
+                *acc = acc.and(&passes);
             }
         }
-        accept = accept.or(&fam_accept);
     }
-    let accepted_by = accepted_by
-        .into_iter()
-        .map(|(c, o, s)| (c, o, s.and(&accept)))
-        .filter(|(_, _, s)| !s.is_false())
-        .collect();
+    let accept = fam_accept
+        .iter()
+        .fold(space.none(), |all, (_, acc)| all.or(acc));
     let rewrites = rewrites
         .into_iter()
         .map(|(o, a, s)| (o, a, s.and(&accept)))
         .filter(|(_, _, s)| !s.is_false())
         .collect();
-    Ok(HookEval {
+    HookEval {
         accept,
-        accepted_by,
-        chains: ranks.len(),
+        chains: chains
+            .iter()
+            .map(|(_, t, c, _)| (*t, c.name.as_str()))
+            .collect(),
         rewrites,
-    })
+    }
 }
 
 fn addr_bdd(space: &Space, dst: bool, addr: IpAddr) -> Bdd {
@@ -536,19 +543,33 @@ fn device_eval<'a>(
             ))
         })
         .collect();
-    let hook = |h: Hook, approximated: &mut Vec<Origin>| {
-        hook_eval(space, &input.rulesets, h, &rules, new, approximated)
-    };
+    // Every table evaluated once: its base chains' verdicts and its rules that can never match.
+    let mut tables = Vec::new();
+    let mut shadowed = Vec::new();
+    for table in input.rulesets.iter().flat_map(|r| r.tables.iter()) {
+        let v = table_verdicts(space, table, Approx::Permit)?;
+        for (_, c) in &v.chains {
+            for o in &c.approximated {
+                if !approximated.contains(o) {
+                    approximated.push(o.clone());
+                }
+            }
+        }
+        shadowed.extend(v.shadowed.iter().cloned());
+        tables.push((table, v));
+    }
+    let hook = |h: Hook| hook_eval(space, &tables, h, &rules, new);
     Ok(DeviceEval {
         id: device.id.clone(),
         interfaces: device.interfaces.iter().collect(),
         local,
         routes,
-        prerouting: hook(Hook::Prerouting, approximated)?,
-        input: hook(Hook::Input, approximated)?,
-        forward: hook(Hook::Forward, approximated)?,
-        output: hook(Hook::Output, approximated)?,
-        postrouting: hook(Hook::Postrouting, approximated)?,
+        prerouting: hook(Hook::Prerouting),
+        input: hook(Hook::Input),
+        forward: hook(Hook::Forward),
+        output: hook(Hook::Output),
+        postrouting: hook(Hook::Postrouting),
+        shadowed,
         rules,
         policies,
     })
@@ -952,25 +973,69 @@ pub fn check(map: &ZoneMap, inputs: &[DeviceInput]) -> Result<Report, CheckError
     let new = space.ct_state(CtState::New);
     let mut approximated: Vec<Origin> = Vec::new();
     let mut warnings: Vec<WarningOut> = Vec::new();
-    let mut devices = Vec::new();
+    // Devices are independent: evaluate them on every core.
+    let mut jobs = Vec::new();
     for device in &map.devices {
         let input = inputs
             .iter()
             .find(|i| i.id == device.id)
             .ok_or_else(|| CheckError::MissingDevice(device.id.clone()))?;
-        let eval = device_eval(
-            &space,
-            map,
-            device,
-            input,
-            &new,
-            &mut approximated,
-            &mut warnings,
-        )
-        .map_err(|source| CheckError::Verdict {
-            device: device.id.clone(),
+        jobs.push((device, input));
+    }
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, jobs.len().max(1));
+    type Done<'a> = (
+        usize,
+        Result<DeviceEval<'a>, VerdictError>,
+        Vec<Origin>,
+        Vec<WarningOut>,
+    );
+    let mut done: Vec<Done<'_>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (space, new, jobs) = (&space, &new, &jobs);
+                scope.spawn(move || {
+                    let mut out: Vec<Done<'_>> = Vec::new();
+                    for (index, (device, input)) in jobs.iter().enumerate().skip(w).step_by(workers)
+                    {
+                        let (mut approximated, mut warnings) = (Vec::new(), Vec::new());
+                        let eval = device_eval(
+                            space,
+                            map,
+                            device,
+                            input,
+                            new,
+                            &mut approximated,
+                            &mut warnings,
+                        );
+                        out.push((index, eval, approximated, warnings));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    if done.len() != jobs.len() {
+        return Err(CheckError::Worker);
+    }
+    done.sort_by_key(|(index, ..)| *index);
+    let mut devices = Vec::new();
+    for (index, eval, approx, warns) in done {
+        let eval = eval.map_err(|source| CheckError::Verdict {
+            device: jobs[index].0.id.clone(),
             source: Box::new(source),
         })?;
+        for o in approx {
+            if !approximated.contains(&o) {
+                approximated.push(o);
+            }
+        }
+        warnings.extend(warns);
         devices.push(eval);
     }
     let mut neighbours = Vec::new();
@@ -1188,27 +1253,26 @@ fn assemble(
                         continue;
                     };
                     let dev = &ctx.devices[last.device];
-                    // One class per rule that admits the traffic on the last device.
-                    let mut classes: Vec<Bdd> = dev
-                        .forward
-                        .accepted_by
-                        .iter()
-                        .map(|(_, _, s)| space.forget(s, &[Field::Src, Field::Sport]))
-                        .collect();
-                    classes.push(space.valid().clone());
+                    // One class per rule that admits the traffic on the last device: a witness, then
+                    // everything that rule matches (from any source) is set aside.
                     let mut left = bad;
-                    for class in classes {
-                        if counterexamples.len() >= MAX_COUNTEREXAMPLES {
+                    while counterexamples.len() < MAX_COUNTEREXAMPLES {
+                        let Some(p) = nice_witness(ctx, &left, &a.id, &b.id) else {
                             break;
-                        }
-                        let part = left.and(&class);
-                        if part.is_false() {
-                            continue;
-                        }
-                        left = left.and_not(&class);
-                        let Some(p) = nice_witness(ctx, &part, &a.id, &b.id) else {
-                            continue;
                         };
+                        match dev.accepting_match(&dev.forward, space, &p) {
+                            Some(class) => {
+                                let class = space.forget(&class, &[Field::Src, Field::Sport]);
+                                let rest = left.and_not(&class);
+                                // A class must shrink what is left, or the loop would not end.
+                                left = if rest.iff(&left).is_true() {
+                                    space.none()
+                                } else {
+                                    rest
+                                };
+                            }
+                            None => left = space.none(),
+                        }
                         if let Some(cx) = counterexample(ctx, &d.path, &p, &approximated) {
                             counterexamples.push(cx);
                         }
@@ -1273,14 +1337,11 @@ fn assemble(
 
     let pivots = pivots(ctx, new, reached);
 
-    let mut shadowed = Vec::new();
-    for (device, input) in ctx.devices.iter().zip(inputs_for(ctx, inputs)) {
-        for ruleset in &input.rulesets {
-            for origin in shadowed_rules(space, ruleset)? {
-                shadowed.push(device.rule_ref(&origin));
-            }
-        }
-    }
+    let shadowed = ctx
+        .devices
+        .iter()
+        .flat_map(|d| d.shadowed.iter().map(|o| d.rule_ref(o)))
+        .collect();
     for input in inputs {
         for ruleset in &input.rulesets {
             for w in &ruleset.warnings {
@@ -1312,13 +1373,6 @@ fn assemble(
         shadowed,
         warnings,
     })
-}
-
-fn inputs_for<'a>(ctx: &Ctx<'_>, inputs: &'a [DeviceInput]) -> Vec<&'a DeviceInput> {
-    ctx.devices
-        .iter()
-        .filter_map(|d| inputs.iter().find(|i| i.id == d.id))
-        .collect()
 }
 
 /// A witness with addresses from the zones' own segments where the set has such packets, ports and

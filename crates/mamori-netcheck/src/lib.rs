@@ -23,6 +23,7 @@ pub mod ir;
 pub mod load;
 pub mod nft;
 pub mod space;
+pub mod synthetic;
 pub mod text;
 pub mod verdict;
 pub mod zones;

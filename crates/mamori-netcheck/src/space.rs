@@ -18,7 +18,9 @@
 
 use std::fmt;
 
-use biodivine_lib_bdd::{Bdd, BddPartialValuation, BddValuation, BddVariable, BddVariableSet};
+use biodivine_lib_bdd::{
+    Bdd, BddPartialValuation, BddPointer, BddValuation, BddVariable, BddVariableSet,
+};
 
 use crate::ir::{AddrRange, CtState, Family, Iface, PortRange, Ruleset, Test};
 
@@ -282,14 +284,42 @@ impl Space {
     }
 
     /// Packets whose source (`dst == false`) or destination address is in the range (and of its family).
+    /// A prefix — nearly every range a ruleset writes — is one conjunctive clause, built directly; any
+    /// other range is the union of the prefixes that tile it.
     pub fn addr_range(&self, dst: bool, range: AddrRange) -> Bdd {
         let last = range.last.min(range.family.max());
-        self.family(range.family)
-            .and(&self.uint_range(self.addr_vars(dst), range.first, last))
+        if range.first > last {
+            return self.none();
+        }
+        let mut set = self.none();
+        for (first, len) in prefix_tiles(range.first, last, range.family.bits()) {
+            set = set.or(&self.prefix_clause(dst, range.family, first, len));
+        }
+        set
+    }
+
+    /// The prefix `first/len` of the family as one clause: the family bit and the prefix's bits. The zero
+    /// high parts of IPv4 addresses are left to [`Space::valid`], which every analysis starts from: a
+    /// rule's set stays a few dozen nodes instead of carrying 192 constant bits through every operation.
+    fn prefix_clause(&self, dst: bool, family: Family, first: u128, len: u32) -> Bdd {
+        let vars = self.addr_vars(dst);
+        let width = family.bits() as usize;
+        let offset = ADDR_BITS - width;
+        let fixed = vars[offset..offset + len as usize]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (*v, (first >> (width - 1 - i)) & 1 == 1));
+        let mut values: Vec<(BddVariable, bool)> = vec![(self.family, family == Family::Ipv6)];
+        values.extend(fixed);
+        self.vars
+            .mk_conjunctive_clause(&BddPartialValuation::from_values_iter(values.into_iter()))
     }
 
     /// Packets whose source or destination port is in the range.
     pub fn port_range(&self, dst: bool, range: PortRange) -> Bdd {
+        if range.first == range.last {
+            return self.uint_eq(self.port_vars(dst), u128::from(range.first));
+        }
         self.uint_range(
             self.port_vars(dst),
             u128::from(range.first),
@@ -417,6 +447,87 @@ impl Space {
     }
 }
 
+/// Whether two sets share a packet, without building their intersection: a walk over pairs of nodes that
+/// stops at the first common path. Costs what the walk visits, not the size of the larger set (building an
+/// intersection allocates for the larger operand, which dominates when a small set meets a large one).
+pub fn intersects(a: &Bdd, b: &Bdd) -> bool {
+    if a.is_false() || b.is_false() {
+        return false;
+    }
+    let mut stack = vec![(a.root_pointer(), b.root_pointer())];
+    let mut seen: std::collections::HashSet<(BddPointer, BddPointer)> =
+        std::collections::HashSet::new();
+    while let Some((x, y)) = stack.pop() {
+        if x.is_zero() || y.is_zero() {
+            continue;
+        }
+        if x.is_one() && y.is_one() {
+            return true;
+        }
+        if !seen.insert((x, y)) {
+            continue;
+        }
+        let (vx, vy) = (a.var_of(x), b.var_of(y));
+        // A terminal's variable is past every real one, so the lower variable decides.
+        let v = if x.is_one() {
+            vy
+        } else if y.is_one() {
+            vx
+        } else {
+            vx.min(vy)
+        };
+        let (xl, xh) = if !x.is_one() && vx == v {
+            (a.low_link_of(x), a.high_link_of(x))
+        } else {
+            (x, x)
+        };
+        let (yl, yh) = if !y.is_one() && vy == v {
+            (b.low_link_of(y), b.high_link_of(y))
+        } else {
+            (y, y)
+        };
+        stack.push((xl, yl));
+        stack.push((xh, yh));
+    }
+    false
+}
+
+/// The prefixes `(first, length)` that tile `first..=last` of a `bits`-bit space, fewest first to last.
+fn prefix_tiles(first: u128, last: u128, bits: u32) -> Vec<(u128, u32)> {
+    let mut out = Vec::new();
+    let mut at = first;
+    loop {
+        // The largest aligned block starting at `at` that does not pass `last`.
+        let mut size_bits = if at == 0 {
+            bits
+        } else {
+            at.trailing_zeros().min(bits)
+        };
+        while size_bits > 0 {
+            let span = if size_bits >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << size_bits) - 1
+            };
+            if at.checked_add(span).is_some_and(|end| end <= last) {
+                break;
+            }
+            size_bits -= 1;
+        }
+        out.push((at, bits - size_bits));
+        let span = if size_bits >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << size_bits) - 1
+        };
+        match at.checked_add(span) {
+            Some(end) if end < last => at = end + 1,
+            _ => break,
+        }
+    }
+    out
+}
+
 /// A header field, for forgetting ([`Space::forget`]) or freeing ([`Space::like`]) it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -468,7 +579,7 @@ impl Space {
             .filter(|var| !freed.contains(var))
             .map(|var| (var, v.value(var)));
         self.vars
-            .mk_conjunctive_clause(&BddPartialValuation::from_values_iter(values))
+            .mk_conjunctive_clause(&BddPartialValuation::from_values_iter(values.into_iter()))
             .and(&self.valid)
     }
 
@@ -498,7 +609,7 @@ impl Space {
                 let Some(range) = AddrRange::prefix(family, addr, len) else {
                     continue;
                 };
-                let cube = self.addr_range(dst, range);
+                let cube = self.addr_range(dst, range).and(&self.valid);
                 let inside = addrs.and(&cube);
                 if inside.is_false() {
                     continue;

@@ -25,8 +25,8 @@ use std::collections::HashMap;
 
 use biodivine_lib_bdd::Bdd;
 
-use crate::ir::{Action, Chain, Family, Hook, Origin, Policy, Rule, Ruleset, Table};
-use crate::space::Space;
+use crate::ir::{Action, Chain, ChainType, Family, Hook, Origin, Policy, Rule, Ruleset, Table};
+use crate::space::{Packet, Space, intersects};
 
 /// How to read what the model does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,6 +90,12 @@ struct Eval<'a> {
     approximated: Vec<Origin>,
     /// `Some` when the rules that can never match are wanted ([`shadowed_rules`]).
     shadowed: Option<Vec<Origin>>,
+    /// Whether to keep which rule accepted which packets ([`ChainVerdict::accepted_by`]): one more
+    /// operation on a large set per accepting rule.
+    detail: bool,
+    /// Which of the may-accept and may-drop sets the reading needs ([`settle`] uses only one): the
+    /// other is not built.
+    approx: Approx,
 }
 
 impl Eval<'_> {
@@ -147,6 +153,14 @@ impl Eval<'_> {
         Ok(outcome)
     }
 
+    /// Evaluates a chain over every valid packet.
+    ///
+    /// Rules are taken in blocks: within a block, first-match order is resolved on small diagrams that
+    /// start from "every packet" (each rule's contribution is the packets entering the block intersected
+    /// with a set that depends only on the block's rules), and only then is the block applied to what is
+    /// still undecided. The sets of undecided and accepted packets grow with the chain, and every operation
+    /// on them copies them; applying them once per block instead of once per rule makes a long chain cost
+    /// a number of large operations proportional to its blocks, not its rules.
     fn chain(&mut self, chain: &Chain) -> Result<Outcome, VerdictError> {
         self.stack.push(chain.name.clone());
         let space = self.space;
@@ -157,73 +171,274 @@ impl Eval<'_> {
             ret: space.none(),
             accepted_by: Vec::new(),
         };
-        for (i, rule) in chain.rules.iter().enumerate() {
-            if remaining.is_false() {
-                if let Some(shadowed) = &mut self.shadowed {
-                    shadowed.extend(chain.rules[i..].iter().map(|r| r.origin.clone()));
-                }
-                break;
-            }
+        let mut block = Block::new(space);
+        let mut run = Run::new(space);
+        for rule in &chain.rules {
             let (lo, hi, unknown) = self.bounds(rule);
             if unknown && !matches!(rule.action, Action::Continue) {
                 self.note(&rule.origin);
             }
-            let may = remaining.and(&hi);
-            if may.is_false()
-                && let Some(shadowed) = &mut self.shadowed
+            let simple = !unknown
+                && matches!(
+                    rule.action,
+                    Action::Accept
+                        | Action::Dnat { .. }
+                        | Action::Redirect { .. }
+                        | Action::Snat
+                        | Action::Drop
+                        | Action::Reject
+                        | Action::Return
+                        | Action::Continue
+                );
+            if simple {
+                let may = run.add(self, rule, hi);
+                if let Some(shadowed) = &mut self.shadowed
+                    && !intersects(&remaining, &may)
+                {
+                    shadowed.push(rule.origin.clone());
+                }
+                if run.rules >= RUN_RULES {
+                    run.apply(space, &mut remaining, &mut out);
+                }
+                continue;
+            }
+            // Anything else is a block of its own, after the run before it.
+            run.apply(space, &mut remaining, &mut out);
+            let may = block.open.and(&hi);
+            let may_not = block.open.and_not(&lo);
+            if let Some(shadowed) = &mut self.shadowed
+                && !intersects(&remaining, &may)
             {
                 shadowed.push(rule.origin.clone());
             }
-            let may_not = remaining.and_not(&lo);
             match &rule.action {
                 Action::Accept | Action::Dnat { .. } | Action::Redirect { .. } | Action::Snat => {
-                    out.accept = out.accept.or(&may);
-                    if !may.is_false() {
-                        out.accepted_by.push((rule.origin.clone(), may));
+                    if self.approx == Approx::Permit {
+                        block.accept = block.accept.or(&may);
                     }
-                    remaining = may_not;
+                    if self.detail && !may.is_false() {
+                        block.accepted_by.push((rule.origin.clone(), may));
+                    }
+                    block.open = may_not;
                 }
                 Action::Drop | Action::Reject => {
-                    out.drop = out.drop.or(&may);
-                    remaining = may_not;
+                    if self.approx == Approx::Deny {
+                        block.drop = block.drop.or(&may);
+                    }
+                    block.open = may_not;
                 }
                 Action::Continue => {}
                 Action::Return => {
-                    out.ret = out.ret.or(&may);
-                    remaining = may_not;
+                    block.ret = block.ret.or(&may);
+                    block.open = may_not;
                 }
                 Action::Unknown { .. } => {
                     // May accept, may drop, may go on.
                     self.note(&rule.origin);
-                    out.accept = out.accept.or(&may);
-                    out.drop = out.drop.or(&may);
-                    if !may.is_false() {
-                        out.accepted_by.push((rule.origin.clone(), may));
+                    if self.approx == Approx::Permit {
+                        block.accept = block.accept.or(&may);
+                    }
+                    if self.approx == Approx::Deny {
+                        block.drop = block.drop.or(&may);
+                    }
+                    if self.detail && !may.is_false() {
+                        block.accepted_by.push((rule.origin.clone(), may));
                     }
                 }
                 Action::Jump { chain: target } | Action::Goto { chain: target } => {
                     let sub = self.called(chain, rule, target)?;
-                    out.accept = out.accept.or(&sub.accept.and(&may));
-                    out.drop = out.drop.or(&sub.drop.and(&may));
-                    for (origin, set) in &sub.accepted_by {
+                    if self.approx == Approx::Permit {
+                        block.accept = block.accept.or(&sub.accept.and(&may));
+                    } else {
+                        block.drop = block.drop.or(&sub.drop.and(&may));
+                    }
+                    for (origin, set) in sub.accepted_by.iter().filter(|_| self.detail) {
                         let set = set.and(&may);
                         if !set.is_false() {
-                            out.accepted_by.push((origin.clone(), set));
+                            block.accepted_by.push((origin.clone(), set));
                         }
                     }
                     let back = sub.ret.and(&may);
                     if matches!(rule.action, Action::Jump { .. }) {
-                        remaining = may_not.or(&back);
+                        block.open = may_not.or(&back);
                     } else {
-                        out.ret = out.ret.or(&back);
-                        remaining = may_not;
+                        block.ret = block.ret.or(&back);
+                        block.open = may_not;
                     }
                 }
             }
+            block.rules += 1;
+            block.apply(space, self.approx, &mut remaining, &mut out);
         }
+        run.apply(space, &mut remaining, &mut out);
         out.ret = out.ret.or(&remaining);
         self.stack.pop();
         Ok(out)
+    }
+}
+
+/// At most this many rules in a run before it is applied.
+const RUN_RULES: usize = 96;
+
+/// Consecutive rules whose matches the model knows and whose actions end the chain or nothing (accept,
+/// drop, reject, return, NAT, continue). Within a run a rule's first-match share is its own match minus the
+/// earlier rules' matches, computed only when it overlaps them at all; the sets are joined once, when the
+/// run is applied.
+struct Run {
+    /// Union of the matches of the run's deciding rules so far: a joined part, and the latest matches
+    /// not yet joined into it (joining every rule's match at once would copy the union for every rule).
+    decided: Bdd,
+    pending: Vec<Bdd>,
+    accept: Vec<Bdd>,
+    drop: Vec<Bdd>,
+    ret: Vec<Bdd>,
+    accepted_by: Vec<(Origin, Bdd)>,
+    rules: usize,
+}
+
+impl Run {
+    fn new(space: &Space) -> Self {
+        Run {
+            decided: space.none(),
+            pending: Vec::new(),
+            accept: Vec::new(),
+            drop: Vec::new(),
+            ret: Vec::new(),
+            accepted_by: Vec::new(),
+            rules: 0,
+        }
+    }
+
+    /// Adds a rule (its match `hi`), returning what it may match among the packets entering the run.
+    fn add(&mut self, eval: &Eval<'_>, rule: &Rule, hi: Bdd) -> Bdd {
+        self.rules += 1;
+        let mut may = hi;
+        for earlier in std::iter::once(&self.decided).chain(self.pending.iter()) {
+            if intersects(earlier, &may) {
+                may = may.and_not(earlier);
+            }
+        }
+        let decides = match &rule.action {
+            Action::Accept | Action::Dnat { .. } | Action::Redirect { .. } | Action::Snat => {
+                if eval.approx == Approx::Permit {
+                    self.accept.push(may.clone());
+                }
+                if eval.detail && !may.is_false() {
+                    self.accepted_by.push((rule.origin.clone(), may.clone()));
+                }
+                true
+            }
+            Action::Drop | Action::Reject => {
+                if eval.approx == Approx::Deny {
+                    self.drop.push(may.clone());
+                }
+                true
+            }
+            Action::Return => {
+                self.ret.push(may.clone());
+                true
+            }
+            _ => false,
+        };
+        if decides && !may.is_false() {
+            self.pending.push(may.clone());
+            if self.pending.len() >= PENDING {
+                let joined = union(eval.space, std::mem::take(&mut self.pending));
+                self.decided = self.decided.or(&joined);
+            }
+        }
+        may
+    }
+
+    /// Applies the run to the packets that enter it and starts a new one.
+    fn apply(&mut self, space: &Space, remaining: &mut Bdd, out: &mut Outcome) {
+        if self.rules == 0 {
+            return;
+        }
+        let run = std::mem::replace(self, Run::new(space));
+        for (sets, into) in [
+            (run.accept, &mut out.accept),
+            (run.drop, &mut out.drop),
+            (run.ret, &mut out.ret),
+        ] {
+            if !sets.is_empty() {
+                *into = into.or(&remaining.and(&union(space, sets)));
+            }
+        }
+        for (origin, set) in run.accepted_by {
+            let set = remaining.and(&set);
+            if !set.is_false() {
+                out.accepted_by.push((origin, set));
+            }
+        }
+        let decided = run.decided.or(&union(space, run.pending));
+        *remaining = remaining.and_not(&decided);
+    }
+}
+
+/// How many matches a run keeps apart before joining them into its union.
+const PENDING: usize = 16;
+
+/// The union of many sets, joined pairwise so that no set is copied more than a logarithmic number of times.
+fn union(space: &Space, mut sets: Vec<Bdd>) -> Bdd {
+    while sets.len() > 1 {
+        let mut next = Vec::with_capacity(sets.len().div_ceil(2));
+        let mut it = sets.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => a.or(&b),
+                None => a,
+            });
+        }
+        sets = next;
+    }
+    sets.pop().unwrap_or_else(|| space.none())
+}
+
+/// The summary of consecutive rules for the packets that enter them: each field is what the block does
+/// with the entering packets that are in the set.
+struct Block {
+    accept: Bdd,
+    drop: Bdd,
+    ret: Bdd,
+    /// Still undecided after the block.
+    open: Bdd,
+    accepted_by: Vec<(Origin, Bdd)>,
+    rules: usize,
+}
+
+impl Block {
+    fn new(space: &Space) -> Self {
+        Block {
+            accept: space.none(),
+            drop: space.none(),
+            ret: space.none(),
+            open: space.all(),
+            accepted_by: Vec::new(),
+            rules: 0,
+        }
+    }
+
+    /// Applies the block to the packets that enter it and starts a new one.
+    fn apply(&mut self, space: &Space, approx: Approx, remaining: &mut Bdd, out: &mut Outcome) {
+        if self.rules == 0 {
+            return;
+        }
+        let block = std::mem::replace(self, Block::new(space));
+        // Under a reading that uses only one of the two sets, the other is never built.
+        if approx == Approx::Permit {
+            out.accept = out.accept.or(&remaining.and(&block.accept));
+        } else {
+            out.drop = out.drop.or(&remaining.and(&block.drop));
+        }
+        out.ret = out.ret.or(&remaining.and(&block.ret));
+        for (origin, set) in block.accepted_by {
+            let set = remaining.and(&set);
+            if !set.is_false() {
+                out.accepted_by.push((origin, set));
+            }
+        }
+        *remaining = remaining.and(&block.open);
     }
 }
 
@@ -251,16 +466,49 @@ pub fn chain_verdict(
         table: table.name.clone(),
         chain: chain_name.to_owned(),
     })?;
-    let mut eval = Eval {
+    let mut eval = Eval::new(space, table, approx, true, false);
+    let out = eval.chain(chain)?;
+    Ok(settle_base(
         space,
-        table,
-        done: HashMap::new(),
-        stack: Vec::new(),
-        approximated: Vec::new(),
-        shadowed: None,
-    };
-    let mut out = eval.chain(chain)?;
-    match base.policy {
+        chain,
+        base.policy,
+        out,
+        approx,
+        eval.approximated,
+    ))
+}
+
+impl<'a> Eval<'a> {
+    fn new(
+        space: &'a Space,
+        table: &'a Table,
+        approx: Approx,
+        detail: bool,
+        shadowed: bool,
+    ) -> Self {
+        Eval {
+            space,
+            table,
+            done: HashMap::new(),
+            stack: Vec::new(),
+            approximated: Vec::new(),
+            shadowed: shadowed.then(Vec::new),
+            detail,
+            approx,
+        }
+    }
+}
+
+/// A base chain's outcome with its policy applied, read under the approximation.
+fn settle_base(
+    space: &Space,
+    chain: &Chain,
+    policy: Policy,
+    mut out: Outcome,
+    approx: Approx,
+    approximated: Vec<Origin>,
+) -> ChainVerdict {
+    match policy {
         Policy::Accept => {
             out.accept = out.accept.or(&out.ret);
             if !out.ret.is_false() {
@@ -277,12 +525,175 @@ pub fn chain_verdict(
         .map(|(o, set)| (o, set.and(&accept)))
         .filter(|(_, set)| !set.is_false())
         .collect();
-    Ok(ChainVerdict {
+    ChainVerdict {
         accept,
         drop,
         accepted_by,
-        approximated: eval.approximated,
-    })
+        approximated,
+    }
+}
+
+/// Every base chain of a table, and the table's rules that can never match, from one evaluation of each
+/// chain.
+#[derive(Debug, Clone)]
+pub struct TableVerdicts {
+    /// Per base chain, in table order. [`ChainVerdict::accepted_by`] is kept only for nat chains (whose
+    /// rewrites need it) and policies; for filter chains [`decide`] names the rule for a given packet.
+    pub chains: Vec<(String, ChainVerdict)>,
+    pub shadowed: Vec<Origin>,
+}
+
+/// Evaluates every chain of the table once.
+pub fn table_verdicts(
+    space: &Space,
+    table: &Table,
+    approx: Approx,
+) -> Result<TableVerdicts, VerdictError> {
+    let mut fast = Eval::new(space, table, approx, false, true);
+    let mut detailed = Eval::new(space, table, approx, true, true);
+    let mut chains = Vec::new();
+    for chain in &table.chains {
+        if let Some(base) = chain.base {
+            let eval = if base.chain_type == ChainType::Nat {
+                &mut detailed
+            } else {
+                &mut fast
+            };
+            eval.approximated.clear();
+            let out = match eval.done.get(&chain.name) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = eval.chain(chain)?;
+                    eval.done.insert(chain.name.clone(), o.clone());
+                    o
+                }
+            };
+            let approximated = std::mem::take(&mut eval.approximated);
+            chains.push((
+                chain.name.clone(),
+                settle_base(space, chain, base.policy, out, approx, approximated),
+            ));
+        }
+    }
+    // Chains no base chain reaches are still checked for rules that can never match.
+    for chain in &table.chains {
+        if !fast.done.contains_key(&chain.name) && !detailed.done.contains_key(&chain.name) {
+            let o = fast.chain(chain)?;
+            fast.done.insert(chain.name.clone(), o);
+        }
+    }
+    let mut shadowed = fast.shadowed.unwrap_or_default();
+    for o in detailed.shadowed.unwrap_or_default() {
+        if !shadowed.contains(&o) {
+            shadowed.push(o);
+        }
+    }
+    Ok(TableVerdicts { chains, shadowed })
+}
+
+/// What a chain does with one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Accept,
+    Drop,
+    /// Falls off the chain or returns (for a base chain, its policy then decides).
+    Return,
+}
+
+/// What base chain `chain_name` does with one concrete packet, and the rule (or, for its policy, the
+/// chain) that decided: the direct first-match walk, read as [`Approx::Permit`] reads what the model does
+/// not know (an unknown test matches an accepting rule and not a dropping one; an unknown action accepts).
+/// Used to name the rule behind a counterexample.
+pub fn decide(
+    space: &Space,
+    table: &Table,
+    chain_name: &str,
+    p: &Packet,
+) -> Result<(Decision, Origin), VerdictError> {
+    let chain = table
+        .chain(chain_name)
+        .ok_or_else(|| VerdictError::NoSuchChain {
+            table: table.name.clone(),
+            chain: chain_name.to_owned(),
+        })?;
+    let mut stack = Vec::new();
+    let (decision, origin) = walk(space, table, chain, p, &mut stack)?;
+    match (decision, chain.base) {
+        (Decision::Return, Some(base)) => Ok((
+            match base.policy {
+                Policy::Accept => Decision::Accept,
+                Policy::Drop => Decision::Drop,
+            },
+            chain.origin.clone(),
+        )),
+        _ => Ok((decision, origin.unwrap_or_else(|| chain.origin.clone()))),
+    }
+}
+
+fn walk(
+    space: &Space,
+    table: &Table,
+    chain: &Chain,
+    p: &Packet,
+    stack: &mut Vec<String>,
+) -> Result<(Decision, Option<Origin>), VerdictError> {
+    if stack.contains(&chain.name) {
+        let mut chains = stack.clone();
+        chains.push(chain.name.clone());
+        return Err(VerdictError::Loop {
+            table: table.name.clone(),
+            chains,
+        });
+    }
+    stack.push(chain.name.clone());
+    for rule in &chain.rules {
+        let accepting = matches!(
+            rule.action,
+            Action::Accept
+                | Action::Dnat { .. }
+                | Action::Redirect { .. }
+                | Action::Snat
+                | Action::Unknown { .. }
+        );
+        let holds = rule.matches.iter().all(|m| match space.test(&m.test) {
+            Some(set) => space.contains(&set, p) != m.negated,
+            None => accepting,
+        });
+        if !holds {
+            continue;
+        }
+        let target = |name: &str| {
+            table
+                .chain(name)
+                .ok_or_else(|| VerdictError::MissingTarget {
+                    table: table.name.clone(),
+                    from: chain.name.clone(),
+                    target: name.to_owned(),
+                    origin: rule.origin.clone(),
+                })
+        };
+        let decided = match &rule.action {
+            Action::Accept
+            | Action::Dnat { .. }
+            | Action::Redirect { .. }
+            | Action::Snat
+            | Action::Unknown { .. } => Some((Decision::Accept, Some(rule.origin.clone()))),
+            Action::Drop | Action::Reject => Some((Decision::Drop, Some(rule.origin.clone()))),
+            Action::Continue => None,
+            Action::Return => Some((Decision::Return, None)),
+            Action::Jump { chain: name } => match walk(space, table, target(name)?, p, stack)? {
+                (Decision::Return, _) => None,
+                decided => Some(decided),
+            },
+            Action::Goto { chain: name } => Some(walk(space, table, target(name)?, p, stack)?),
+        };
+        if let Some(d) = decided {
+            stack.pop();
+            return Ok(d);
+        }
+    }
+    stack.pop();
+    Ok((Decision::Return, None))
 }
 
 /// The verdict of a hook for the packets of one family: every base chain on the hook, across the tables that
@@ -342,21 +753,7 @@ pub fn hook_verdict(
 pub fn shadowed_rules(space: &Space, ruleset: &Ruleset) -> Result<Vec<Origin>, VerdictError> {
     let mut out = Vec::new();
     for table in &ruleset.tables {
-        let mut eval = Eval {
-            space,
-            table,
-            done: HashMap::new(),
-            stack: Vec::new(),
-            approximated: Vec::new(),
-            shadowed: Some(Vec::new()),
-        };
-        for chain in &table.chains {
-            if !eval.done.contains_key(&chain.name) {
-                let outcome = eval.chain(chain)?;
-                eval.done.insert(chain.name.clone(), outcome);
-            }
-        }
-        out.extend(eval.shadowed.unwrap_or_default());
+        out.extend(table_verdicts(space, table, Approx::Permit)?.shadowed);
     }
     Ok(out)
 }
