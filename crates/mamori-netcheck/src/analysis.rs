@@ -110,9 +110,14 @@ pub struct PairResult {
     /// The map lines of the allowed services that traffic of this pair uses.
     pub allowed_used: Vec<usize>,
     pub counterexamples: Vec<Counterexample>,
-    /// The violating source and destination addresses as prefixes (at most [`MAX_PREFIXES`] each).
+    /// The violating source addresses of the source zone's segments, and destination addresses of the
+    /// destination zone's segments, as prefixes (at most [`MAX_PREFIXES`] each).
     pub src_prefixes: Vec<String>,
     pub dst_prefixes: Vec<String>,
+    /// Whether addresses outside every segment of the map (the Internet, an upstream network) violate too,
+    /// as sources or as destinations.
+    pub src_undeclared: bool,
+    pub dst_undeclared: bool,
     /// Whether either prefix list was cut short.
     pub prefixes_truncated: bool,
 }
@@ -632,9 +637,11 @@ struct Ctx<'a> {
     devices: Vec<DeviceEval<'a>>,
     /// Device addresses on each segment: (segment, address bdd as destination, device index, interface).
     neighbours: Vec<(String, Bdd, usize, String)>,
-    /// Each zone's declared addresses, as destinations.
+    /// Each zone's declared addresses, as destinations and as sources.
     zone_dst: BTreeMap<String, Bdd>,
+    zone_src: BTreeMap<String, Bdd>,
     declared_dst: Bdd,
+    declared_src: Bdd,
 }
 
 impl Ctx<'_> {
@@ -1078,7 +1085,9 @@ pub fn check(map: &ZoneMap, inputs: &[DeviceInput]) -> Result<Report, CheckError
         devices,
         neighbours,
         zone_dst,
+        zone_src: zone_src.clone(),
         declared_dst,
+        declared_src: declared_src.clone(),
     };
 
     // Every packet a host may send: opening or not, as the zone's or an undeclared source.
@@ -1240,6 +1249,7 @@ fn assemble(
             let mut counterexamples = Vec::new();
             let (mut src_prefixes, mut dst_prefixes, mut truncated) =
                 (Vec::new(), Vec::new(), false);
+            let (mut src_undeclared, mut dst_undeclared) = (false, false);
             if verdict == Verdict::Violation {
                 for (d, bad) in delivered
                     .iter()
@@ -1274,15 +1284,47 @@ fn assemble(
                             None => left = space.none(),
                         }
                         if let Some(cx) = counterexample(ctx, &d.path, &p, &approximated) {
-                            counterexamples.push(cx);
+                            // One per way through the devices and rules: another chunk of the same
+                            // traffic (another route, another part of the zone) adds nothing.
+                            let way = |c: &Counterexample| {
+                                c.hops
+                                    .iter()
+                                    .map(|h| {
+                                        (
+                                            h.device.clone(),
+                                            h.in_interface.clone(),
+                                            h.out_interface.clone(),
+                                            h.rules.clone(),
+                                            h.dnat.clone(),
+                                        )
+                                    })
+                                    .collect::<Vec<_>>()
+                            };
+                            if !counterexamples.iter().any(|c| way(c) == way(&cx)) {
+                                counterexamples.push(cx);
+                            }
                         }
                     }
                 }
-                let (s, more_s) = space.prefixes(&violating, false, MAX_PREFIXES);
-                let (t, more_t) = space.prefixes(&violating, true, MAX_PREFIXES);
+                // The zones' own addresses as prefixes; the addresses no segment declares (the Internet,
+                // an upstream network) as a flag, since their prefixes are the complement of the map.
+                let own_src = ctx
+                    .zone_src
+                    .get(&a.id)
+                    .cloned()
+                    .unwrap_or_else(|| space.none());
+                let own_dst = ctx
+                    .zone_dst
+                    .get(&b.id)
+                    .cloned()
+                    .unwrap_or_else(|| space.none());
+                let (s, more_s) = space.prefixes(&violating.and(&own_src), false, MAX_PREFIXES);
+                let (t, more_t) = space.prefixes(&violating.and(&own_dst), true, MAX_PREFIXES);
                 src_prefixes = s.iter().map(show_prefix).collect();
                 dst_prefixes = t.iter().map(show_prefix).collect();
                 truncated = more_s || more_t;
+                src_undeclared = !violating.and_not(&ctx.declared_src).is_false();
+                dst_undeclared = !violating.and_not(&ctx.declared_dst).is_false();
             }
             pairs.push(PairResult {
                 from: a.id.clone(),
@@ -1292,6 +1334,8 @@ fn assemble(
                 counterexamples,
                 src_prefixes,
                 dst_prefixes,
+                src_undeclared,
+                dst_undeclared,
                 prefixes_truncated: truncated,
             });
 
@@ -1379,13 +1423,14 @@ fn assemble(
 /// protocols as a person would pick them (TCP first).
 fn nice_witness(ctx: &Ctx<'_>, set: &Bdd, from: &str, to: &str) -> Option<Packet> {
     let space = ctx.space;
-    let mut set = set.clone();
-    let mut prefer = |extra: Bdd| {
-        let narrowed = set.and(&extra);
+    // Each preference narrows the set when it can.
+    fn prefer(set: &mut Bdd, extra: &Bdd) {
+        let narrowed = set.and(extra);
         if !narrowed.is_false() {
-            set = narrowed;
+            *set = narrowed;
         }
-    };
+    }
+    let mut set = set.clone();
     // A host address: past the first few of a segment's prefix, short of its last.
     let hosts = |dst: bool, zone: &str| {
         ctx.map
@@ -1403,24 +1448,30 @@ fn nice_witness(ctx: &Ctx<'_>, set: &Bdd, from: &str, to: &str) -> Option<Packet
                 acc.or(&space.addr_range(dst, inner))
             })
     };
-    prefer(hosts(false, from));
-    prefer(hosts(true, to));
-    prefer(space.ct_state(CtState::Established));
-    prefer(space.protocol(6));
-    prefer(space.port_range(
-        true,
-        crate::ir::PortRange {
-            first: 1,
-            last: 1023,
-        },
-    ));
-    prefer(space.port_range(
-        false,
-        crate::ir::PortRange {
-            first: 32768,
-            last: 60999,
-        },
-    ));
+    prefer(&mut set, &hosts(false, from));
+    prefer(&mut set, &hosts(true, to));
+    prefer(&mut set, &space.host_like(false));
+    prefer(&mut set, &space.host_like(true));
+    prefer(&mut set, &space.ct_state(CtState::Established));
+    prefer(&mut set, &space.protocol(6));
+    // A service a reader recognises, else a low port.
+    let common = [443u16, 80, 25, 22, 53, 445, 3389, 8080]
+        .iter()
+        .map(|p| space.port_range(true, crate::ir::PortRange::single(*p)))
+        .find(|ports| !set.and(ports).is_false());
+    let low = crate::ir::PortRange {
+        first: 1,
+        last: 1023,
+    };
+    prefer(
+        &mut set,
+        &common.unwrap_or_else(|| space.port_range(true, low)),
+    );
+    let ephemeral = crate::ir::PortRange {
+        first: 32768,
+        last: 60999,
+    };
+    prefer(&mut set, &space.port_range(false, ephemeral));
     space.witness(&set)
 }
 

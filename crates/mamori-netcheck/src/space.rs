@@ -583,6 +583,13 @@ impl Space {
             .and(&self.valid)
     }
 
+    /// Packets whose source or destination address ends in a byte from 1 to 254: not the network or
+    /// broadcast address of a /24, which a counterexample should avoid.
+    pub fn host_like(&self, dst: bool) -> Bdd {
+        let vars = self.addr_vars(dst);
+        self.uint_range(&vars[ADDR_BITS - 8..], 1, 254)
+    }
+
     /// Packets on the input (`out == false`) or output interface of this exact name.
     pub fn iface_named(&self, out: bool, name: &str) -> Bdd {
         self.iface_code_bdd(out, self.iface_code(Some(name)))

@@ -67,18 +67,33 @@ pub fn render(report: &Report, map: &ZoneMap, lang: TextLang) -> String {
             zone_label(map, &p.from),
             zone_label(map, &p.to)
         );
+        let list = |prefixes: &[String], undeclared: bool| {
+            let mut parts: Vec<String> = prefixes.to_vec();
+            if p.prefixes_truncated && !parts.is_empty() {
+                parts.push("…".to_owned());
+            }
+            if undeclared {
+                parts.push(
+                    t(
+                        "(ゾーン定義にないアドレス)",
+                        "(addresses outside every segment)",
+                    )
+                    .to_owned(),
+                );
+            }
+            parts.join(" ")
+        };
         let _ = writeln!(
             out,
-            "  {} {}{}",
+            "  {} {}",
             t("送信元:", "sources:     "),
-            p.src_prefixes.join(" "),
-            if p.prefixes_truncated { " …" } else { "" }
+            list(&p.src_prefixes, p.src_undeclared)
         );
         let _ = writeln!(
             out,
             "  {} {}",
             t("宛先:  ", "destinations:"),
-            p.dst_prefixes.join(" ")
+            list(&p.dst_prefixes, p.dst_undeclared)
         );
         for (i, c) in p.counterexamples.iter().enumerate() {
             let approx = if c.approximate {
