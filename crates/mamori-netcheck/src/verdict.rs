@@ -189,9 +189,17 @@ impl Eval<'_> {
                         | Action::Reject
                         | Action::Return
                         | Action::Continue
+                        | Action::Jump { .. }
+                        | Action::Goto { .. }
                 );
             if simple {
-                let may = run.add(self, rule, hi);
+                let sub = match &rule.action {
+                    Action::Jump { chain: target } | Action::Goto { chain: target } => {
+                        Some(self.called(chain, rule, target)?)
+                    }
+                    _ => None,
+                };
+                let may = run.add(self, rule, hi, sub.as_ref());
                 if let Some(shadowed) = &mut self.shadowed
                     && !intersects(&remaining, &may)
                 {
@@ -309,8 +317,9 @@ impl Run {
         }
     }
 
-    /// Adds a rule (its match `hi`), returning what it may match among the packets entering the run.
-    fn add(&mut self, eval: &Eval<'_>, rule: &Rule, hi: Bdd) -> Bdd {
+    /// Adds a rule (its match `hi`; for a jump or goto, what its target does), returning what it may match
+    /// among the packets entering the run.
+    fn add(&mut self, eval: &Eval<'_>, rule: &Rule, hi: Bdd, sub: Option<&Outcome>) -> Bdd {
         self.rules += 1;
         let mut may = hi;
         for earlier in std::iter::once(&self.decided).chain(self.pending.iter()) {
@@ -336,6 +345,34 @@ impl Run {
             }
             Action::Return => {
                 self.ret.push(may.clone());
+                true
+            }
+            Action::Jump { .. } | Action::Goto { .. } => {
+                if let Some(sub) = sub {
+                    if eval.approx == Approx::Permit {
+                        self.accept.push(sub.accept.and(&may));
+                    } else {
+                        self.drop.push(sub.drop.and(&may));
+                    }
+                    for (origin, set) in sub.accepted_by.iter().filter(|_| eval.detail) {
+                        let set = set.and(&may);
+                        if !set.is_false() {
+                            self.accepted_by.push((origin.clone(), set));
+                        }
+                    }
+                    let back = sub.ret.and(&may);
+                    if matches!(rule.action, Action::Goto { .. }) {
+                        // What the target returns goes back to this chain's caller.
+                        self.ret.push(back);
+                    } else if !may.is_false() {
+                        // What the target returns goes on to the next rule: only the rest is decided.
+                        let decided = may.and_not(&back);
+                        if !decided.is_false() {
+                            self.pending.push(decided);
+                        }
+                        return may;
+                    }
+                }
                 true
             }
             _ => false,
