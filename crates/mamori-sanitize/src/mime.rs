@@ -416,15 +416,26 @@ fn split_parts(body: &[u8], boundary: &[u8], base: usize) -> Split {
     let mut bare_breaks = 0usize;
     let mut at = 0;
     while at <= body.len() {
-        let end = body[at..]
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .map_or(body.len(), |p| at + p);
+        // The next CRLF: the next LF preceded by a CR (a LF without one is a bare break inside the line).
+        let mut end = body.len();
+        let mut search = at;
+        let mut bare_lf = false;
+        while let Some(p) = body[search..].iter().position(|b| *b == b'\n') {
+            let lf = search + p;
+            if lf > at && body[lf - 1] == b'\r' {
+                end = lf - 1;
+                break;
+            }
+            bare_lf = true;
+            search = lf + 1;
+        }
         let line = &body[at..end];
         let next = end + 2;
-        for (offset, &byte) in line.iter().enumerate() {
-            if matches!(byte, b'\r' | b'\n') && line[offset + 1..].starts_with(&delimiter) {
-                bare_breaks += 1;
+        if bare_lf || line.contains(&b'\r') {
+            for (offset, &byte) in line.iter().enumerate() {
+                if matches!(byte, b'\r' | b'\n') && line[offset + 1..].starts_with(&delimiter) {
+                    bare_breaks += 1;
+                }
             }
         }
         if let Some(rest) = line.strip_prefix(delimiter.as_slice()) {

@@ -1,6 +1,8 @@
 //! Content-Transfer-Encoding: base64 and quoted-printable decoders of our own, so that junk is noticed
 //! (a gateway and a mail client that skip junk differently see different attachments).
 
+use base64::Engine as _;
+
 /// A transfer encoding named by a `Content-Transfer-Encoding` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferEncoding {
@@ -48,9 +50,37 @@ fn sextet(byte: u8) -> Option<u8> {
     }
 }
 
+/// Canonical base64 in lines (blanks only at a line's ends, padding only at the very end), or `None`.
+fn decode_base64_lines(input: &[u8]) -> Option<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(input.len() / 4 * 3);
+    let mut padded = false;
+    for line in input.split(|b| *b == b'\n') {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        if padded || line.len() % 4 != 0 {
+            return None;
+        }
+        padded = line.ends_with(b"=");
+        base64::engine::general_purpose::STANDARD
+            .decode_vec(line, &mut bytes)
+            .ok()?;
+    }
+    Some(bytes)
+}
+
 /// Base64, tolerant of line breaks and blanks of any length, strict about anything else: a byte outside the
 /// alphabet, or data after the padding, is an ambiguity (some readers skip it, some stop, some keep decoding).
 pub fn decode_base64(input: &[u8]) -> Decoded {
+    // Nearly all mail is canonical base64 in lines of a multiple of four characters: a strict decoder takes
+    // it line by line, and the byte-by-byte reading below, which accounts for every oddity, is not needed.
+    if let Some(bytes) = decode_base64_lines(input) {
+        return Decoded {
+            bytes,
+            ambiguities: Vec::new(),
+        };
+    }
     let mut bytes = Vec::with_capacity(input.len() / 4 * 3);
     let mut junk = 0usize;
     let mut after_padding = false;
