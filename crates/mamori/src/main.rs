@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 mod check;
 mod netcheck;
 mod policy;
+mod relay;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -197,6 +198,9 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// 無害化通信: run the sanitising SMTP relay (sanitiser segment, between the Internet-zone MTA and the LGWAN
+    /// mail server); `relay status` and `relay export ID` inspect its spool.
+    Relay(Box<relay::Args>),
     /// Put a backup in place of the SQLite database (stop the server first).
     Restore {
         #[command(flatten)]
@@ -531,6 +535,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("backup written to {}", output.display());
         }
         Command::Restore { db, input, force } => restore(&db, &input, force).await?,
+        Command::Relay(args) => return relay::run(*args).await,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

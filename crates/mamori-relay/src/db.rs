@@ -1,0 +1,390 @@
+//! The relay's own metadata database (SQLite, `SPOOL/relay.sqlite3` by default): one row per spooled message
+//! with its envelope, state and delivery attempts, one row per removed part (name, types, size, SHA-256 —
+//! never the content), and a log of operator actions such as exports.
+//!
+//! The sealed files in the spool are the truth about *what* was accepted; this database says *where each
+//! one is*. A message file without a row (a crash between the two writes) is added back at start-up.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, Utc};
+use mamori_sanitize::RemovedPart;
+use sqlx::Row as _;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::spool::{Envelope, SpoolId};
+
+/// Where a message is. A message leaves `Spooled` only for `Delivered` or `Dead`; it is never dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Accepted and waiting for (another) delivery attempt.
+    Spooled,
+    /// Forwarded to the next hop (sanitised, for mail).
+    Delivered,
+    /// Refused by the next hop, by the sanitiser, or out of attempts: kept with its reason.
+    Dead,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Spooled => "spooled",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+}
+
+const SCHEMA: [&str; 4] = [
+    "CREATE TABLE IF NOT EXISTS message (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        peer TEXT NOT NULL,
+        mail_from TEXT NOT NULL,
+        rcpt_to TEXT NOT NULL,
+        header_from TEXT,
+        subject TEXT,
+        sanitized TEXT,
+        parts INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        finished_at INTEGER,
+        expires_at INTEGER NOT NULL,
+        purged_at INTEGER
+    )",
+    "CREATE INDEX IF NOT EXISTS message_queue ON message (state, next_attempt_at)",
+    "CREATE TABLE IF NOT EXISTS removed_part (
+        message_id TEXT NOT NULL REFERENCES message (id),
+        idx INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        file_name TEXT,
+        declared_type TEXT NOT NULL,
+        sniffed_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        inline INTEGER NOT NULL,
+        PRIMARY KEY (message_id, idx)
+    )",
+    "CREATE TABLE IF NOT EXISTS relay_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        message_id TEXT,
+        detail TEXT NOT NULL
+    )",
+];
+
+/// A message due for a delivery attempt.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub id: SpoolId,
+    pub attempts: u32,
+}
+
+/// The queue at a glance (`mamori relay status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub queued: i64,
+    pub dead: i64,
+    pub delivered_last_hour: i64,
+}
+
+/// The relay's database.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `url` (`sqlite://PATH`) and creates the tables.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        if !url.starts_with("sqlite:") {
+            bail!("the relay's database is SQLite: give a sqlite:// URL");
+        }
+        // WAL with synchronous=FULL: a committed row survives a crash, as the spool files do.
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("bad database URL {url}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the relay database {url}"))?;
+        for statement in SCHEMA {
+            sqlx::query(statement).execute(&pool).await?;
+        }
+        Ok(Self { pool })
+    }
+
+    /// Records a message just written to the spool.
+    pub async fn insert_spooled(
+        &self,
+        envelope: &Envelope,
+        size: usize,
+        expires_at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO message (id, kind, state, received_at, size, peer, mail_from, rcpt_to,
+                next_attempt_at, expires_at)
+             VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(envelope.id.as_str())
+        .bind(envelope.kind.as_str())
+        .bind(envelope.received_at.timestamp())
+        .bind(i64::try_from(size).unwrap_or(i64::MAX))
+        .bind(&envelope.peer)
+        .bind(&envelope.mail_from)
+        .bind(serde_json::to_string(&envelope.rcpt_to)?)
+        .bind(envelope.received_at.timestamp())
+        .bind(expires_at.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether a row exists for `id`.
+    pub async fn contains(&self, id: &SpoolId) -> anyhow::Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM message WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Every spooled message becomes due now (at start-up: whatever was waiting is tried again).
+    pub async fn retry_all_now(&self, now: DateTime<Utc>) -> anyhow::Result<u64> {
+        let done = sqlx::query("UPDATE message SET next_attempt_at = ? WHERE state = 'spooled'")
+            .bind(now.timestamp())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Spooled messages whose next attempt is due, oldest first.
+    pub async fn due(&self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<Due>> {
+        let rows = sqlx::query(
+            "SELECT id, attempts FROM message WHERE state = 'spooled' AND next_attempt_at <= ?
+             ORDER BY next_attempt_at, id LIMIT ?",
+        )
+        .bind(now.timestamp())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Due {
+                    id: SpoolId::parse(row.try_get::<&str, _>("id")?)?,
+                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                })
+            })
+            .collect()
+    }
+
+    /// What the sanitiser found: the decoded sender and subject, the `X-Mamori-Sanitized` actions and the
+    /// removed parts (metadata only). Idempotent: a retry records the same again.
+    pub async fn record_sanitized(
+        &self,
+        id: &SpoolId,
+        header_from: Option<&str>,
+        subject: Option<&str>,
+        actions: &str,
+        parts: &[RemovedPart],
+    ) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE message SET header_from = ?, subject = ?, sanitized = ?, parts = ? WHERE id = ?")
+            .bind(header_from)
+            .bind(subject)
+            .bind(actions)
+            .bind(i64::try_from(parts.len()).unwrap_or(i64::MAX))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for part in parts {
+            sqlx::query(
+                "INSERT OR REPLACE INTO removed_part
+                    (message_id, idx, path, file_name, declared_type, sniffed_type, size, sha256, inline)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id.as_str())
+            .bind(i64::try_from(part.index).unwrap_or(i64::MAX))
+            .bind(&part.path)
+            .bind(part.file_name.as_deref())
+            .bind(&part.declared_type)
+            .bind(&part.sniffed_type)
+            .bind(i64::try_from(part.size).unwrap_or(i64::MAX))
+            .bind(&part.sha256)
+            .bind(part.inline)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The message reached the next hop (`note`: recipients it refused for good, if any).
+    pub async fn mark_delivered(
+        &self,
+        id: &SpoolId,
+        attempts: u32,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        self.finish(id, State::Delivered, attempts, note, now).await
+    }
+
+    /// The message is a dead letter, kept with `reason`.
+    pub async fn mark_dead(
+        &self,
+        id: &SpoolId,
+        attempts: u32,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        self.finish(id, State::Dead, attempts, Some(reason), now)
+            .await
+    }
+
+    async fn finish(
+        &self,
+        id: &SpoolId,
+        state: State,
+        attempts: u32,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE message SET state = ?, attempts = ?, last_error = COALESCE(?, last_error), finished_at = ?
+             WHERE id = ?",
+        )
+        .bind(state.as_str())
+        .bind(i64::from(attempts))
+        .bind(reason)
+        .bind(now.timestamp())
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A temporary failure: try again at `next`.
+    pub async fn retry_later(
+        &self,
+        id: &SpoolId,
+        attempts: u32,
+        reason: &str,
+        next: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE message SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+        )
+        .bind(i64::from(attempts))
+        .bind(reason)
+        .bind(next.timestamp())
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Finished messages past their retention whose files are still there, with their part counts.
+    pub async fn expired(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<(SpoolId, usize)>> {
+        let rows = sqlx::query(
+            "SELECT id, parts FROM message
+             WHERE state IN ('delivered', 'dead') AND expires_at <= ? AND purged_at IS NULL",
+        )
+        .bind(now.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    SpoolId::parse(row.try_get::<&str, _>("id")?)?,
+                    usize::try_from(row.try_get::<i64, _>("parts")?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
+    /// The message's files were deleted at the end of its retention; its metadata row stays.
+    pub async fn mark_purged(&self, id: &SpoolId, now: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query("UPDATE message SET purged_at = ? WHERE id = ?")
+            .bind(now.timestamp())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the message's files were purged.
+    pub async fn is_purged(&self, id: &SpoolId) -> anyhow::Result<bool> {
+        let row = sqlx::query("SELECT purged_at FROM message WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<Option<i64>, _>("purged_at")?.is_some(),
+            None => false,
+        })
+    }
+
+    /// The state and last error of one message.
+    pub async fn state(&self, id: &SpoolId) -> anyhow::Result<Option<(String, Option<String>)>> {
+        let row = sqlx::query("SELECT state, last_error FROM message WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((row.try_get("state")?, row.try_get("last_error")?)))
+            .transpose()
+    }
+
+    /// Queue length, dead letters, and deliveries in the hour before `now`.
+    pub async fn status(&self, now: DateTime<Utc>) -> anyhow::Result<Status> {
+        let row = sqlx::query(
+            "SELECT
+                (SELECT COUNT(*) FROM message WHERE state = 'spooled') AS queued,
+                (SELECT COUNT(*) FROM message WHERE state = 'dead') AS dead,
+                (SELECT COUNT(*) FROM message WHERE state = 'delivered' AND finished_at > ?) AS delivered",
+        )
+        .bind(now.timestamp() - 3600)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Status {
+            queued: row.try_get("queued")?,
+            dead: row.try_get("dead")?,
+            delivered_last_hour: row.try_get("delivered")?,
+        })
+    }
+
+    /// Appends to the relay's own log (operator actions such as exports).
+    pub async fn log(
+        &self,
+        event: &str,
+        id: Option<&SpoolId>,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO relay_log (at, event, message_id, detail) VALUES (?, ?, ?, ?)")
+            .bind(now.timestamp())
+            .bind(event)
+            .bind(id.map(SpoolId::as_str))
+            .bind(detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
