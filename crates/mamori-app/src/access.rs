@@ -97,6 +97,51 @@ pub struct PolicyAdmin {
     pub municipality_id: i64,
 }
 
+/// May register and change information systems, and declare the flows they send: of every unit (統括, system
+/// administrators) or of some subtrees (情報セキュリティ責任者, 管理者), like the asset register.
+#[derive(Debug, Clone)]
+pub struct SystemEditor {
+    pub municipality_id: i64,
+    pub reach: Reach,
+}
+
+/// May read the network: the zone map, segments, device files and every netcheck run (CISO, 統括, auditors,
+/// system administrators). Firewall rules show how to get through: they are not for everyone who sees a system.
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkReader {
+    pub municipality_id: i64,
+}
+
+/// May upload the zone map and device files, and run netcheck (統括, system administrators).
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkOperator {
+    pub municipality_id: i64,
+}
+
+impl NetworkOperator {
+    /// The command line and the demo act with the server's own authority.
+    pub fn for_cli(municipality_id: i64) -> Self {
+        NetworkOperator { municipality_id }
+    }
+
+    /// An operator reads what they operate.
+    pub fn reader(&self) -> NetworkReader {
+        NetworkReader {
+            municipality_id: self.municipality_id,
+        }
+    }
+}
+
+impl SystemEditor {
+    /// The command line and the demo act with the server's own authority.
+    pub fn for_cli(municipality_id: i64) -> Self {
+        SystemEditor {
+            municipality_id,
+            reach: Reach::All,
+        }
+    }
+}
+
 impl ComplianceReader {
     /// `mamori check` acts with the server's own authority.
     pub fn for_cli(municipality_id: i64) -> Self {
@@ -173,6 +218,47 @@ impl Actor {
         (self.system_admin || self.holds(StatutoryRole::ChiefOfficer)).then_some(PolicyAdmin {
             municipality_id: self.municipality_id,
         })
+    }
+
+    /// Whether and where this person may change information systems and their flows (as for assets).
+    pub fn system_editor(&self) -> Option<SystemEditor> {
+        if self.outsider {
+            return None;
+        }
+        if self.system_admin || self.holds(StatutoryRole::ChiefOfficer) {
+            return Some(SystemEditor {
+                municipality_id: self.municipality_id,
+                reach: Reach::All,
+            });
+        }
+        let posts: Vec<String> = self
+            .roles
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.role,
+                    StatutoryRole::BureauOfficer | StatutoryRole::DivisionManager
+                )
+            })
+            .map(|r| r.tree_path.clone())
+            .collect();
+        (!posts.is_empty()).then_some(SystemEditor {
+            municipality_id: self.municipality_id,
+            reach: Reach::Subtrees(posts),
+        })
+    }
+
+    pub fn network_reader(&self) -> Option<NetworkReader> {
+        (!self.outsider && self.reads_everything()).then_some(NetworkReader {
+            municipality_id: self.municipality_id,
+        })
+    }
+
+    pub fn network_operator(&self) -> Option<NetworkOperator> {
+        (!self.outsider && (self.system_admin || self.holds(StatutoryRole::ChiefOfficer)))
+            .then_some(NetworkOperator {
+                municipality_id: self.municipality_id,
+            })
     }
 
     /// Whose staff records, role assignments and facilities this person may read.

@@ -502,7 +502,112 @@ pub async fn load(app: &App) -> AppResult<i64> {
     assign_roles(app, &cap, &by, root.id).await?;
     create_logins(app, mid, &by).await?;
     load_assets(app, mid, &by).await?;
+    load_network(app, mid, &by).await?;
     Ok(mid)
+}
+
+/// The α model's zone map and the boundary router's files, as the network team would upload them.
+const DEMO_ZONE_MAP: &str = include_str!("demo_network/zones.toml");
+const DEMO_CORE_FW_RULES: &str = include_str!("demo_network/core-fw.rules");
+const DEMO_CORE_FW_IPSET: &str = include_str!("demo_network/core-fw.ipset");
+
+/// The demo zone register: the α zone map with the boundary router's configuration and one netcheck run (it
+/// proves the zones separated), systems in each zone, and flows between them — one of which is planted: an
+/// LGWAN接続系 system that talks to the Internet without passing the sanitiser.
+async fn load_network(app: &App, mid: i64, by: &AuditActor) -> AppResult<()> {
+    use crate::access::{NetworkOperator, SystemEditor};
+    use crate::zones::{flows, network, systems};
+    let op = NetworkOperator::for_cli(mid);
+    network::upload_map(app, &op, by, "zones.toml", DEMO_ZONE_MAP.as_bytes()).await?;
+    network::upload_config(app, &op, by, "core-fw.ipset", DEMO_CORE_FW_IPSET.as_bytes()).await?;
+    network::upload_config(app, &op, by, "core-fw.rules", DEMO_CORE_FW_RULES.as_bytes()).await?;
+    network::run(app, &op, by).await?;
+
+    let editor = SystemEditor::for_cli(mid);
+    // (name, zone, 所管課, 情報システム管理者, hosting, measures: mfa / no_export / sanitiser)
+    let plan = [
+        (
+            "住民記録システム",
+            "my_number",
+            "120100",
+            "",
+            "on_premises",
+            "mfa no_export",
+        ),
+        (
+            "税務システム",
+            "my_number",
+            "120200",
+            "",
+            "gov_cloud",
+            "mfa no_export",
+        ),
+        ("財務会計システム", "lgwan", "110100", "", "on_premises", ""),
+        ("庁内メール", "lgwan", "110200", "00012", "on_premises", ""),
+        (
+            "メール無害化中継",
+            "sanitiser",
+            "110200",
+            "00012",
+            "on_premises",
+            "sanitiser",
+        ),
+        (
+            "インターネットメール",
+            "internet",
+            "110200",
+            "00012",
+            "other_cloud",
+            "",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (name, zone, owner, admin, hosting, measures) in plan {
+        let on = |flag: &str| {
+            measures
+                .split(' ')
+                .any(|m| m == flag)
+                .then(|| "on".to_owned())
+        };
+        let input = systems::SystemInput {
+            name: name.to_owned(),
+            zone: zone.to_owned(),
+            owner_code: owner.to_owned(),
+            admin_no: admin.to_owned(),
+            hosting: hosting.to_owned(),
+            mfa: on("mfa"),
+            no_export: on("no_export"),
+            sanitiser: on("sanitiser"),
+            notes: String::new(),
+        };
+        ids.push(systems::create(app, &editor, by, &input).await?);
+    }
+    let id = |i: usize| ids.get(i).map(i64::to_string).unwrap_or_default();
+    // (from, to, protocol, ports, purpose, via)
+    let flows_plan = [
+        (0, 1, "tcp", "443", "住民異動に伴う課税情報の連携", ""),
+        (5, 3, "tcp", "25", "外部からのメールを無害化して庁内へ", "4"),
+        (
+            2,
+            5,
+            "tcp",
+            "443",
+            "電子契約サービスへの接続（無害化を経ていない）",
+            "",
+        ),
+    ];
+    for (from, to, protocol, ports, purpose, via) in flows_plan {
+        let input = flows::FlowInput {
+            from_system: id(from),
+            to_system: id(to),
+            protocol: protocol.to_owned(),
+            ports: ports.to_owned(),
+            purpose: purpose.to_owned(),
+            via_system: via.parse::<usize>().map(id).unwrap_or_default(),
+        };
+        flows::create(app, &editor, by, &input).await?;
+    }
+    Ok(())
 }
 
 /// The demo register: a 課's sheet as it would arrive, read through the same import as any other. Some rows

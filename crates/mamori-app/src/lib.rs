@@ -20,6 +20,7 @@ pub mod sheet;
 pub mod staff;
 pub mod text;
 mod tx;
+pub mod zones;
 
 use std::sync::Arc;
 

@@ -15,8 +15,9 @@ pub mod staff;
 
 pub use asset::{AssetKind, MyNumberWork, Zone};
 pub use check::{
-    AccountFacts, AssetFacts, Check, Finding, PostFacts, Severity, Snapshot, StaffFacts, Subject,
-    SubjectKind, UnitFacts, all_checks, evaluate,
+    AccountFacts, AssetFacts, Check, DeviceFacts, Finding, FlowFacts, NetworkFacts, PostFacts,
+    Severity, Snapshot, StaffFacts, Subject, SubjectKind, SystemFacts, UnitFacts, all_checks,
+    evaluate,
 };
 pub use classify::{
     Axis, CatalogError, Classification, Lang, Level, LevelDef, LevelError, RestrictionDef, Scheme,

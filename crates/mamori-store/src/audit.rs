@@ -70,10 +70,19 @@ pub enum Action {
     ExceptionGranted,
     ExceptionRevoked,
     PolicyImported,
+    SystemCreated,
+    SystemUpdated,
+    SystemRetired,
+    FlowCreated,
+    FlowUpdated,
+    FlowRetired,
+    ZoneMapUploaded,
+    DeviceConfigUploaded,
+    NetcheckRun,
 }
 
 impl Action {
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 51] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::AccountLocked,
@@ -116,6 +125,15 @@ impl Action {
         Action::ExceptionGranted,
         Action::ExceptionRevoked,
         Action::PolicyImported,
+        Action::SystemCreated,
+        Action::SystemUpdated,
+        Action::SystemRetired,
+        Action::FlowCreated,
+        Action::FlowUpdated,
+        Action::FlowRetired,
+        Action::ZoneMapUploaded,
+        Action::DeviceConfigUploaded,
+        Action::NetcheckRun,
     ];
 
     /// (stable text code, stable number).
@@ -163,6 +181,15 @@ impl Action {
             Action::ExceptionGranted => ("compliance.exception_granted", 8001),
             Action::ExceptionRevoked => ("compliance.exception_revoked", 8002),
             Action::PolicyImported => ("policy.imported", 8101),
+            Action::SystemCreated => ("system.created", 8201),
+            Action::SystemUpdated => ("system.updated", 8202),
+            Action::SystemRetired => ("system.retired", 8203),
+            Action::FlowCreated => ("flow.created", 8211),
+            Action::FlowUpdated => ("flow.updated", 8212),
+            Action::FlowRetired => ("flow.retired", 8213),
+            Action::ZoneMapUploaded => ("network.zone_map_uploaded", 8221),
+            Action::DeviceConfigUploaded => ("network.config_uploaded", 8222),
+            Action::NetcheckRun => ("network.netcheck_run", 8223),
         }
     }
 

@@ -19,6 +19,9 @@ use mamori_app::mamori_store::entity::{facility, org_unit};
 use mamori_app::org::{self, FacilityForm, UnitForm};
 use mamori_app::roles::{self, AssignForm};
 use mamori_app::staff::{self, StaffForm, StaffQuery};
+use mamori_app::zones::flows::{self, FlowInput};
+use mamori_app::zones::network;
+use mamori_app::zones::systems::{self, SystemInput};
 use mamori_app::{AppError, FieldError, today};
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -49,6 +52,20 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/v1/assets/{id}/retire",
             axum::routing::post(retire_asset),
         )
+        .route("/api/v1/systems", get(list_systems).post(create_system))
+        .route("/api/v1/systems/{id}", get(get_system).put(update_system))
+        .route(
+            "/api/v1/systems/{id}/retire",
+            axum::routing::post(retire_system),
+        )
+        .route("/api/v1/flows", get(list_flows).post(create_flow))
+        .route("/api/v1/flows/{id}", get(get_flow).put(update_flow))
+        .route(
+            "/api/v1/flows/{id}/retire",
+            axum::routing::post(retire_flow),
+        )
+        .route("/api/v1/netcheck-runs", get(list_runs))
+        .route("/api/v1/netcheck-runs/{id}", get(get_run))
 }
 
 // Both arms are responses; the error arm is as large as the success arm by nature.
@@ -557,4 +574,210 @@ async fn retire_asset(
         .await
         .map_err(|e| ctx.fail(e))?;
     ok(asset_json(&d))
+}
+
+// ---- the zone register ----
+
+#[derive(serde::Deserialize, Default)]
+struct RegisterParams {
+    /// on/1/true: include retired systems or flows.
+    #[serde(default)]
+    retired: Option<String>,
+}
+
+async fn list_systems(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Query(p): Query<RegisterParams>,
+) -> ApiResult {
+    let rows = systems::list(
+        &state.app,
+        &ctx.actor,
+        mamori_app::text::checked(&p.retired),
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    ok(json!({ "items": rows }))
+}
+
+async fn get_system(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let d = systems::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!(d))
+}
+
+async fn create_system(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Json(input): Json<SystemInput>,
+) -> ApiResult {
+    let editor = ctx
+        .actor
+        .system_editor()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let id = systems::create(&state.app, &editor, &ctx.actor.audit_actor(), &input)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let d = systems::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    created(json!(d))
+}
+
+/// A full replacement, like the form: a field left out is emptied.
+async fn update_system(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Json(input): Json<SystemInput>,
+) -> ApiResult {
+    let editor = ctx
+        .actor
+        .system_editor()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    systems::update(&state.app, &editor, &ctx.actor.audit_actor(), id, &input)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let d = systems::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!(d))
+}
+
+async fn retire_system(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let editor = ctx
+        .actor
+        .system_editor()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let body: RetireBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RetireBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ctx.fail(AppError::Invalid(vec![
+                FieldError::new("body", "err-json").with("reason", e.to_string()),
+            ]))
+        })?
+    };
+    let on = mamori_app::optional_date(body.retired_on.as_deref().unwrap_or_default()).map_err(
+        |mut e| {
+            e.field = "retired_on".to_owned();
+            ctx.fail(AppError::Invalid(vec![e]))
+        },
+    )?;
+    systems::retire(&state.app, &editor, &ctx.actor.audit_actor(), id, on)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let d = systems::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!(d))
+}
+
+async fn list_flows(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Query(p): Query<RegisterParams>,
+) -> ApiResult {
+    let rows = flows::list(
+        &state.app,
+        &ctx.actor,
+        mamori_app::text::checked(&p.retired),
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    ok(json!({ "items": rows }))
+}
+
+async fn get_flow(State(state): State<Arc<AppState>>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult {
+    let d = flows::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!(d))
+}
+
+async fn create_flow(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Json(input): Json<FlowInput>,
+) -> ApiResult {
+    let editor = ctx
+        .actor
+        .system_editor()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let id = flows::create(&state.app, &editor, &ctx.actor.audit_actor(), &input)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let d = flows::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    created(json!(d))
+}
+
+async fn update_flow(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Json(input): Json<FlowInput>,
+) -> ApiResult {
+    let editor = ctx
+        .actor
+        .system_editor()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    flows::update(&state.app, &editor, &ctx.actor.audit_actor(), id, &input)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let d = flows::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!(d))
+}
+
+async fn retire_flow(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let editor = ctx
+        .actor
+        .system_editor()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    flows::retire(&state.app, &editor, &ctx.actor.audit_actor(), id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let d = flows::get(&state.app, &ctx.actor, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!(d))
+}
+
+async fn list_runs(State(state): State<Arc<AppState>>, ctx: Ctx) -> ApiResult {
+    let cap = ctx
+        .actor
+        .network_reader()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let rows = network::runs(&state.app, &cap, 500)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!({ "items": rows }))
+}
+
+async fn get_run(State(state): State<Arc<AppState>>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult {
+    let cap = ctx
+        .actor
+        .network_reader()
+        .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
+    let d = network::run_detail(&state.app, &cap, id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ok(json!(d))
 }

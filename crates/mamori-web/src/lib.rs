@@ -13,7 +13,9 @@ mod pages_assets;
 mod pages_auth;
 mod pages_changes;
 mod pages_compliance;
+mod pages_network;
 mod pages_org;
+mod pages_zones;
 mod security;
 
 use std::sync::Arc;
@@ -141,6 +143,35 @@ fn routes() -> Router<Arc<AppState>> {
         )
         .route("/assets/{id}/edit", get(pages_assets::edit))
         .route("/assets/{id}/retire", post(pages_assets::retire))
+        .route(
+            "/systems",
+            get(pages_zones::system_list).post(pages_zones::system_create),
+        )
+        .route("/systems/new", get(pages_zones::system_new))
+        .route(
+            "/systems/{id}",
+            get(pages_zones::system_show).post(pages_zones::system_update),
+        )
+        .route("/systems/{id}/edit", get(pages_zones::system_edit))
+        .route("/systems/{id}/retire", post(pages_zones::system_retire))
+        .route(
+            "/flows",
+            get(pages_zones::flow_list).post(pages_zones::flow_create),
+        )
+        .route("/flows/new", get(pages_zones::flow_new))
+        .route(
+            "/flows/{id}",
+            get(pages_zones::flow_show).post(pages_zones::flow_update),
+        )
+        .route("/flows/{id}/edit", get(pages_zones::flow_edit))
+        .route("/flows/{id}/retire", post(pages_zones::flow_retire))
+        .route("/network", get(pages_network::overview))
+        .route("/network/map", post(pages_network::upload_map))
+        .route("/network/configs", post(pages_network::upload_config))
+        .route("/network/run", post(pages_network::run))
+        .route("/network/segments", get(pages_network::segments))
+        .route("/network/runs", get(pages_network::runs))
+        .route("/network/runs/{id}", get(pages_network::run_show))
         .route("/compliance", get(pages_compliance::overview))
         .route("/compliance/findings", get(pages_compliance::findings))
         .route("/compliance/findings/export", get(pages_compliance::export))

@@ -29,6 +29,18 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/assets/{id}"),
     ("put", "/api/v1/assets/{id}"),
     ("post", "/api/v1/assets/{id}/retire"),
+    ("get", "/api/v1/systems"),
+    ("post", "/api/v1/systems"),
+    ("get", "/api/v1/systems/{id}"),
+    ("put", "/api/v1/systems/{id}"),
+    ("post", "/api/v1/systems/{id}/retire"),
+    ("get", "/api/v1/flows"),
+    ("post", "/api/v1/flows"),
+    ("get", "/api/v1/flows/{id}"),
+    ("put", "/api/v1/flows/{id}"),
+    ("post", "/api/v1/flows/{id}/retire"),
+    ("get", "/api/v1/netcheck-runs"),
+    ("get", "/api/v1/netcheck-runs/{id}"),
 ];
 
 /// The fields of an asset as typed (form, sheet row or JSON): every value a string.
@@ -251,6 +263,66 @@ fn operation(method: &str, path: &str) -> Value {
                 "total": {"type": "integer", "description": "Counted up to 1,001"},
                 "page": {"type": "integer"}, "per_page": {"type": "integer"}}}),
         ),
+        ("get", "/api/v1/systems") => (
+            "情報システム within the caller's reach (like assets: their units, or the systems they administer), by zone and name; retired=on includes retired ones",
+            None,
+            list_of("System"),
+        ),
+        ("post", "/api/v1/systems") => (
+            "Register a system (情報セキュリティ責任者・管理者 in their units; 統括 and system administrators anywhere)",
+            Some("SystemInput"),
+            schema_ref("SystemDetail"),
+        ),
+        ("get", "/api/v1/systems/{id}") => (
+            "One system with the checks' findings (6(3)①) and its history from the audit chain",
+            None,
+            schema_ref("SystemDetail"),
+        ),
+        ("put", "/api/v1/systems/{id}") => (
+            "Replace a system's fields, like the form: a field left out is emptied",
+            Some("SystemInput"),
+            schema_ref("SystemDetail"),
+        ),
+        ("post", "/api/v1/systems/{id}/retire") => (
+            "Retire (廃止) a system: it stays with its history; its flows are no longer checked",
+            Some("RetireInput"),
+            schema_ref("SystemDetail"),
+        ),
+        ("get", "/api/v1/flows") => (
+            "Flows that leave or reach a system within the caller's reach; retired=on includes retired ones",
+            None,
+            list_of("Flow"),
+        ),
+        ("post", "/api/v1/flows") => (
+            "Declare a flow (whoever may change the sending system)",
+            Some("FlowInput"),
+            schema_ref("FlowDetail"),
+        ),
+        ("get", "/api/v1/flows/{id}") => (
+            "One flow with the checks' findings (6(3)①, 6(3)②) and its history",
+            None,
+            schema_ref("FlowDetail"),
+        ),
+        ("put", "/api/v1/flows/{id}") => (
+            "Replace a flow's fields, like the form",
+            Some("FlowInput"),
+            schema_ref("FlowDetail"),
+        ),
+        ("post", "/api/v1/flows/{id}/retire") => (
+            "Retire (廃止) a flow no longer used: it stays with its history and is no longer checked. No body",
+            None,
+            schema_ref("FlowDetail"),
+        ),
+        ("get", "/api/v1/netcheck-runs") => (
+            "netcheck runs, newest first (CISO, 統括, auditors, administrators): who, when, the map version and every input's SHA-256, the verdict per zone pair",
+            None,
+            list_of("NetcheckRun"),
+        ),
+        ("get", "/api/v1/netcheck-runs/{id}") => (
+            "One run with its whole report, as `mamori netcheck --format json` writes it",
+            None,
+            schema_ref("NetcheckRunDetail"),
+        ),
         _ => (
             "Audit trail entries, newest first: action, actor, target_type, target_id, from, to, page, per_page",
             None,
@@ -316,7 +388,7 @@ pub fn spec() -> Value {
             map.insert((*method).to_owned(), operation(method, path));
         }
     }
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "Mamori API", "version": env!("CARGO_PKG_VERSION"),
                  "description": "情報セキュリティ基本方針の運用: organisation, staff, statutory roles, the information asset register, compliance findings, audit trail."},
@@ -349,7 +421,7 @@ pub fn spec() -> Value {
                 "Finding": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "check_id": {"type": "string"}, "clause": {"type": "string"},
                     "severity": {"enum": ["info", "low", "medium", "high", "critical"]},
-                    "subject_kind": {"enum": ["asset", "org_unit", "staff", "account", "post", "system", "municipality"]},
+                    "subject_kind": {"enum": ["asset", "org_unit", "staff", "account", "post", "system", "flow", "device", "municipality"]},
                     "subject_id": {"type": "integer"}, "subject_label": {"type": "string"},
                     "unit_id": {"type": ["integer", "null"]}, "unit_path": {"type": "string"},
                     "message": {"type": "object", "properties": {"ja": {"type": "string"}, "en": {"type": "string"}}},
@@ -378,7 +450,69 @@ pub fn spec() -> Value {
                         "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}}}}},
             },
         },
-    })
+    });
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for (name, schema) in zone_schemas() {
+            schemas.insert(name.to_owned(), schema);
+        }
+    }
+    doc
+}
+
+/// The zone register's schemas (6(3)).
+fn zone_schemas() -> Vec<(&'static str, Value)> {
+    vec![
+        ("System", system_schema()),
+        (
+            "SystemDetail",
+            with_record_parts(
+                system_schema(),
+                &["system.created", "system.updated", "system.retired"],
+            ),
+        ),
+        (
+            "SystemInput",
+            strings(&[
+                "name",
+                "zone",
+                "owner_code",
+                "admin_no",
+                "hosting",
+                "mfa",
+                "no_export",
+                "sanitiser",
+                "notes",
+            ]),
+        ),
+        ("Flow", flow_schema()),
+        (
+            "FlowDetail",
+            with_record_parts(
+                flow_schema(),
+                &["flow.created", "flow.updated", "flow.retired"],
+            ),
+        ),
+        (
+            "FlowInput",
+            strings(&[
+                "from_system",
+                "to_system",
+                "protocol",
+                "ports",
+                "purpose",
+                "via_system",
+            ]),
+        ),
+        ("NetcheckRun", run_schema()),
+        (
+            "NetcheckRunDetail",
+            json!({"allOf": [run_schema(), {"type": "object", "properties": {
+                "report": {"type": "object", "description": "The netcheck JSON report: pairs (with counterexamples, hops and rules), established, pivots, dead_allowances, shadowed, warnings"}}}]}),
+        ),
+    ]
 }
 
 fn asset_input_schema() -> Value {
@@ -439,6 +573,60 @@ fn asset_detail_schema() -> Value {
             "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
             "action": {"enum": ["asset.created", "asset.updated", "asset.retired"]},
             "summary": {"type": "object", "description": "created: {field: value}; changed: {field: [before, after]}"}}}}));
+        props.insert("editable".to_owned(), json!({"type": "boolean"}));
+    }
+    v
+}
+
+fn system_schema() -> Value {
+    let s = json!({"type": "string"});
+    let b = json!({"type": "boolean"});
+    let ni = json!({"type": ["integer", "null"]});
+    json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "name": s,
+        "zone": {"type": "string", "description": "my_number, lgwan, internet, or another zone id of the zone map"},
+        "owner_unit_id": ni, "owner_code": s, "owner_path": s,
+        "admin_staff_id": ni, "admin_no": s, "admin_name": s,
+        "hosting": {"enum": ["on_premises", "lgwan_asp", "gov_cloud", "other_cloud"]},
+        "mfa": b, "no_export": b, "sanitiser": b, "notes": s, "retired": b,
+        "retired_on": {"type": ["string", "null"], "format": "date"},
+        "updated_at": {"type": "string", "format": "date-time"}}})
+}
+
+fn flow_schema() -> Value {
+    let s = json!({"type": "string"});
+    json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "from_system_id": {"type": "integer"}, "from_name": s, "from_zone": s,
+        "to_system_id": {"type": "integer"}, "to_name": s, "to_zone": s,
+        "protocol": {"enum": ["tcp", "udp", "icmp", "any"]},
+        "ports": {"type": "string", "description": "25,587,8000-8080; empty for every port"},
+        "purpose": s, "via_system_id": {"type": ["integer", "null"]}, "via_name": s,
+        "retired": {"type": "boolean"}}})
+}
+
+fn run_schema() -> Value {
+    let s = json!({"type": "string"});
+    json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "ran_at": {"type": "string", "format": "date-time"}, "ran_by": s,
+        "map_version_id": {"type": "integer"}, "map_sha256": s, "violation": {"type": "boolean"},
+        "violating_devices": {"type": "array", "items": s},
+        "verdicts": {"type": "array", "items": {"type": "object", "properties": {
+            "from": s, "to": s, "verdict": {"enum": ["isolated", "allowed_only", "violation"]}}}},
+        "inputs": {"type": "array", "items": {"type": "object", "properties": {
+            "device": s, "file_name": s, "config_id": {"type": "integer"}, "sha256": s}}}}})
+}
+
+/// A record's schema with the checks' findings, its history from the audit chain and whether the caller may
+/// change it.
+fn with_record_parts(mut v: Value, actions: &[&str]) -> Value {
+    if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {
+        props.insert(
+            "findings".to_owned(),
+            json!({"type": "array", "items": {"type": "object"}}),
+        );
+        props.insert("history".to_owned(), json!({"type": "array", "description": "From the audit chain, newest first", "items": {"type": "object", "properties": {
+            "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
+            "action": {"enum": actions}, "summary": {"type": "object"}}}}));
         props.insert("editable".to_owned(), json!({"type": "boolean"}));
     }
     v

@@ -51,6 +51,11 @@ fn nav(tr: &Tr, a: &Actor) -> Vec<(String, String)> {
     items.push(("/facilities".to_owned(), tr.get("nav-facilities")));
     // Everyone signed in has a register to see: the app scopes it (their units, what they manage, or none).
     items.push(("/assets".to_owned(), tr.get("nav-assets")));
+    // Systems are scoped like assets; the network (zone map, firewall files, runs) only for its readers.
+    items.push(("/systems".to_owned(), tr.get("nav-systems")));
+    if a.network_reader().is_some() {
+        items.push(("/network".to_owned(), tr.get("nav-network")));
+    }
     if a.compliance_reader().is_some() {
         items.push(("/compliance".to_owned(), tr.get("nav-compliance")));
     }

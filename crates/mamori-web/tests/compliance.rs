@@ -336,6 +336,17 @@ async fn every_check_fires_on_a_real_database_and_resolves_when_fixed() {
         ))
         .await;
         s.sql("UPDATE account SET valid_until = '2020-03-31' WHERE login = 'itaku'").await;
+        // The zone register: a My Number system without MFA that sends to the LGWAN zone, and a netcheck run
+        // that found a violation and is older than the files.
+        let system = |name: &str| format!("(SELECT id FROM info_system WHERE name = '{name}')");
+        s.sql(&format!("UPDATE info_system SET mfa = FALSE WHERE id = {}", system("住民記録システム"))).await;
+        s.sql(&format!(
+            "UPDATE system_flow SET to_system_id = {} WHERE from_system_id = {}",
+            system("財務会計システム"),
+            system("住民記録システム")
+        ))
+        .await;
+        s.sql("UPDATE netcheck_run SET violation = TRUE, violating_devices = '[\"core-fw\"]', ran_at = (SELECT MIN(at) FROM audit_entry)").await;
 
         let report = compliance::refresh_now(&s.app, mid).await.unwrap();
         assert!(report.opened > 0);
@@ -356,8 +367,16 @@ async fn every_check_fires_on_a_real_database_and_resolves_when_fixed() {
         ))
         .await;
         s.sql("UPDATE account SET disabled = TRUE WHERE login = 'itaku'").await;
+        s.sql("UPDATE info_system SET mfa = TRUE").await;
+        s.sql(&format!(
+            "UPDATE system_flow SET to_system_id = {} WHERE from_system_id = {}",
+            system("税務システム"),
+            system("住民記録システム")
+        ))
+        .await;
+        s.sql("UPDATE netcheck_run SET violation = FALSE, violating_devices = '[]'").await;
         let report = compliance::refresh_now(&s.app, mid).await.unwrap();
-        assert!(report.resolved >= 6, "{report:?}");
+        assert!(report.resolved >= 9, "{report:?}");
         let current = compliance::all_findings(&s.app, &reader(), &FindingQuery::default())
             .await
             .unwrap();
@@ -369,6 +388,9 @@ async fn every_check_fires_on_a_real_database_and_resolves_when_fixed() {
             "org.post_holder_left",
             "org.post_holder_moved",
             "account.outsider_expired",
+            "system.my_number_measures",
+            "flow.my_number_outbound",
+            "device.netcheck_violation",
         ] {
             assert!(!still.contains(gone), "{gone} resolved");
         }

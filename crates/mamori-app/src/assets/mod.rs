@@ -577,6 +577,7 @@ async fn findings_for(
         posts: Vec::new(),
         accounts: Vec::new(),
         assets: vec![asset_facts(scheme, m)],
+        network: Default::default(),
     };
     Ok(check::evaluate_checks(
         &snapshot,

@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 use mamori_policy::{
-    AccountFacts, AssetFacts, AssignmentKind, MyNumberWork, PostFacts, Scheme, StaffFacts,
-    StatutoryRole, UnitFacts, UnitLevel, Zone,
+    AccountFacts, AssetFacts, AssignmentKind, FlowFacts, MyNumberWork, NetworkFacts, PostFacts,
+    Scheme, StaffFacts, StatutoryRole, SystemFacts, UnitFacts, UnitLevel, Zone,
 };
 use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult, TryGetable};
@@ -20,6 +20,7 @@ pub struct Facts {
     pub posts: Vec<PostFacts>,
     pub accounts: Vec<AccountFacts>,
     pub assets: Vec<AssetFacts>,
+    pub network: NetworkFacts,
 }
 
 pub async fn load(
@@ -34,6 +35,72 @@ pub async fn load(
         posts: posts(db, municipality_id, today).await?,
         accounts: accounts(db, municipality_id).await?,
         assets: assets(db, scheme, municipality_id).await?,
+        network: network(db, municipality_id).await?,
+    })
+}
+
+/// The zone register: systems (retired ones too, so a flow through a retired sanitiser is judged), flows in
+/// force, and the devices of the newest zone map with what netcheck last said of them.
+async fn network(db: &impl ConnectionTrait, mid: i64) -> AppResult<NetworkFacts> {
+    let q = select(
+        "info_system",
+        &[
+            "id",
+            "name",
+            "zone",
+            "owner_unit_id",
+            "mfa",
+            "no_export",
+            "sanitiser",
+            "retired",
+        ],
+        mid,
+    );
+    let systems = each(db, &q, |r| {
+        Ok(Some(SystemFacts {
+            id: get(r, 0)?,
+            name: get(r, 1)?,
+            zone: get(r, 2)?,
+            owner_unit_id: get(r, 3)?,
+            mfa: get(r, 4)?,
+            no_export: get(r, 5)?,
+            sanitiser: get(r, 6)?,
+            retired: get(r, 7)?,
+        }))
+    })
+    .await?;
+    let mut q = select(
+        "system_flow",
+        &[
+            "id",
+            "from_system_id",
+            "to_system_id",
+            "protocol",
+            "ports",
+            "via_system_id",
+        ],
+        mid,
+    );
+    q.and_where(Expr::col(Alias::new("retired")).eq(false));
+    let flows = each(db, &q, |r| {
+        let protocol: String = get(r, 3)?;
+        let ports: String = get(r, 4)?;
+        Ok(Some(FlowFacts {
+            id: get(r, 0)?,
+            from_system_id: get(r, 1)?,
+            to_system_id: get(r, 2)?,
+            service: crate::zones::flows::service(&protocol, &ports),
+            via_system_id: get(r, 5)?,
+            retired: false,
+        }))
+    })
+    .await?;
+    let (devices, map_uploaded) = crate::zones::network::device_facts(db, mid).await?;
+    Ok(NetworkFacts {
+        systems,
+        flows,
+        devices,
+        map_uploaded,
     })
 }
 

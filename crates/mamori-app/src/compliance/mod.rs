@@ -133,6 +133,7 @@ async fn refresh(app: &App, municipality_id: i64, today: NaiveDate) -> AppResult
         posts: facts.posts,
         accounts: facts.accounts,
         assets: facts.assets,
+        network: facts.network,
     };
     let current = check::evaluate(&snapshot);
     let evaluate_ms = started.elapsed().as_millis();

@@ -194,6 +194,7 @@ mod tests {
             }],
             accounts,
             assets: Vec::new(),
+            network: Default::default(),
         }
     }
 

@@ -432,6 +432,7 @@ mod tests {
             posts: Vec::new(),
             accounts: Vec::new(),
             assets,
+            network: Default::default(),
         }
     }
 

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{
     AssignmentKind, Classification, Lang, MyNumberWork, Scheme, StaticText, StatutoryRole, Text,
@@ -26,7 +26,7 @@ macro_rules! areas {
     };
 }
 
-areas![org, accounts, assets];
+areas![org, accounts, assets, zones];
 
 static ALL_CHECKS: LazyLock<Vec<Check>> =
     LazyLock::new(|| AREAS.iter().flat_map(|area| area.iter().copied()).collect());
@@ -156,22 +156,28 @@ pub enum SubjectKind {
     Post,
     /// 情報システム.
     System,
+    /// 通信経路: a flow declared between two systems.
+    Flow,
+    /// ネットワーク機器: a device between zones, as the zone map names it.
+    Device,
     /// The municipality as a whole (e.g. a role nobody holds).
     Municipality,
 }
 
 impl SubjectKind {
-    pub const ALL: [SubjectKind; 7] = [
+    pub const ALL: [SubjectKind; 9] = [
         SubjectKind::Asset,
         SubjectKind::OrgUnit,
         SubjectKind::Staff,
         SubjectKind::Account,
         SubjectKind::Post,
         SubjectKind::System,
+        SubjectKind::Flow,
+        SubjectKind::Device,
         SubjectKind::Municipality,
     ];
 
-    /// `asset`, `org_unit`, `staff`, `account`, `post`, `system`, `municipality`.
+    /// `asset`, `org_unit`, `staff`, `account`, `post`, `system`, `flow`, `device`, `municipality`.
     pub fn code(self) -> &'static str {
         match self {
             SubjectKind::Asset => "asset",
@@ -180,6 +186,8 @@ impl SubjectKind {
             SubjectKind::Account => "account",
             SubjectKind::Post => "post",
             SubjectKind::System => "system",
+            SubjectKind::Flow => "flow",
+            SubjectKind::Device => "device",
             SubjectKind::Municipality => "municipality",
         }
     }
@@ -203,6 +211,8 @@ impl SubjectKind {
             (SubjectKind::Account, Lang::Ja) => "アカウント",
             (SubjectKind::Post, Lang::Ja) => "役職",
             (SubjectKind::System, Lang::Ja) => "情報システム",
+            (SubjectKind::Flow, Lang::Ja) => "通信経路",
+            (SubjectKind::Device, Lang::Ja) => "ネットワーク機器",
             (SubjectKind::Municipality, Lang::Ja) => "自治体",
             (SubjectKind::Asset, Lang::En) => "Information asset",
             (SubjectKind::OrgUnit, Lang::En) => "Organisation unit",
@@ -210,6 +220,8 @@ impl SubjectKind {
             (SubjectKind::Account, Lang::En) => "Account",
             (SubjectKind::Post, Lang::En) => "Post",
             (SubjectKind::System, Lang::En) => "Information system",
+            (SubjectKind::Flow, Lang::En) => "Declared flow",
+            (SubjectKind::Device, Lang::En) => "Network device",
             (SubjectKind::Municipality, Lang::En) => "Municipality",
         }
     }
@@ -305,6 +317,8 @@ pub struct Snapshot<'a> {
     pub posts: Vec<PostFacts>,
     pub accounts: Vec<AccountFacts>,
     pub assets: Vec<AssetFacts>,
+    /// 6(3) the zone register: systems, the flows declared between them, and the devices between the zones.
+    pub network: NetworkFacts,
 }
 
 /// 6(1) an org unit.
@@ -392,6 +406,62 @@ pub struct AssetFacts {
     pub next_review: Option<NaiveDate>,
     /// 廃棄・返却済み: no longer held; no check applies.
     pub retired: bool,
+}
+
+/// 6(3) what the zone register holds: systems, declared flows, and the state of the segmentation proof.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkFacts {
+    pub systems: Vec<SystemFacts>,
+    pub flows: Vec<FlowFacts>,
+    pub devices: Vec<DeviceFacts>,
+    /// When the newest zone map was uploaded (none: no map yet).
+    pub map_uploaded: Option<DateTime<Utc>>,
+}
+
+/// 2(2) an information system (情報システム) and the zone it lives in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SystemFacts {
+    pub id: i64,
+    pub name: String,
+    /// A zone id of the zone map: `my_number`, `lgwan`, `internet`, or another the city declared.
+    pub zone: String,
+    /// 所管課.
+    pub owner_unit_id: Option<i64>,
+    /// 二要素認証 in force.
+    pub mfa: bool,
+    /// 持ち出し不可設定 in force.
+    pub no_export: bool,
+    /// A 無害化 system that flows between zones may pass through.
+    pub sanitiser: bool,
+    /// 廃止: no check applies.
+    pub retired: bool,
+}
+
+/// 2(15) a flow declared from one system to another.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowFacts {
+    pub id: i64,
+    pub from_system_id: i64,
+    pub to_system_id: i64,
+    /// `tcp 25`, as people read it.
+    pub service: String,
+    /// The 無害化 system it passes through.
+    pub via_system_id: Option<i64>,
+    /// 廃止: no check applies.
+    pub retired: bool,
+}
+
+/// 6(3) a device between zones, as the newest zone map names it, and what `netcheck` last said of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceFacts {
+    /// A stable number for the device's name (findings are kept per subject id).
+    pub id: i64,
+    /// The device's id in the zone map.
+    pub name: String,
+    /// When its newest file was uploaded (none: nothing uploaded yet).
+    pub config_uploaded: Option<DateTime<Utc>>,
+    /// The newest run of `netcheck` that read it: when, and whether a violating packet passes through it.
+    pub checked: Option<(DateTime<Utc>, bool)>,
 }
 
 /// A snapshot with its look-up tables, built once per [`evaluate`] and shared by every check.

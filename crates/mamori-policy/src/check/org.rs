@@ -326,6 +326,7 @@ mod tests {
             ],
             accounts: Vec::new(),
             assets: Vec::new(),
+            network: Default::default(),
         }
     }
 

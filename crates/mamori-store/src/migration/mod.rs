@@ -8,6 +8,7 @@ mod m0002_staff_list_index;
 mod m0003_assets;
 mod m0004_asset_list_cover;
 mod m0005_compliance;
+mod m0006_zones;
 
 /// A foreign key from `from.col` to `to.id`.
 fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_assets::Migration),
             Box::new(m0004_asset_list_cover::Migration),
             Box::new(m0005_compliance::Migration),
+            Box::new(m0006_zones::Migration),
         ]
     }
 }
