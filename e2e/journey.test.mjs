@@ -2,8 +2,8 @@
 // playwright-core) against the real debug server started with the demo municipality.
 //
 // Journey: sign in as admin -> enrol TOTP with a code computed here -> recovery codes -> org tree
-// (Japanese) -> compliance overview and a heat-map cell -> switch to English -> sign out -> /org redirects to
-// /login.
+// (Japanese) -> compliance overview and a heat-map cell -> systems, network and a netcheck run -> switch to
+// English -> sign out -> /org redirects to /login.
 //
 // Run from e2e/: `npm test` (node --test). Server binary: $MAMORI_BIN, default ../target/debug/mamori.
 // Browser: $CHROMIUM_BIN, default /usr/bin/chromium. Screenshot and server log go to e2e/artifacts/.
@@ -275,6 +275,25 @@ test('journey: admin signs in, enrols TOTP, sees the org tree, switches to Engli
     assert.ok(mfa.includes('ciso'), 'the CISO has not enrolled yet');
     assert.ok(!/アカウント: admin\b/.test(mfa), `the admin's finding is resolved once enrolled: ${mfa}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'compliance.png'), fullPage: true });
+
+    // 3c. The zone register: the demo city's systems, and its network with the latest netcheck as a matrix of
+    // zone pairs; a run's page lists its inputs with their SHA-256.
+    resp = await page.goto(`${baseUrl}/systems`);
+    assert.equal(resp.status(), 200);
+    assert.equal(await h1(), '情報システム台帳');
+    const systems = await page.locator('main table').first().innerText();
+    assert.ok(systems.includes('住民記録システム'), `the systems list shows the demo's My Number system: ${systems}`);
+    resp = await page.goto(`${baseUrl}/network`);
+    assert.equal(resp.status(), 200);
+    assert.equal(await h1(), 'ネットワークの系の分離');
+    const network = await page.locator('main').innerText();
+    assert.ok(network.includes('マイナンバー利用事務系') && network.includes('分離'), `the verdict matrix: ${network}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'network.png'), fullPage: true });
+    const run = page.locator('main a[href^="/network/runs/"]').first();
+    await Promise.all([page.waitForEvent('framenavigated'), run.click()]);
+    await page.waitForLoadState('load');
+    assert.match(pathname(), /^\/network\/runs\/\d+$/, `a run links to its page, got ${page.url()}`);
+    assert.match(await page.locator('main').innerText(), /[0-9a-f]{64}/, 'the run lists its inputs\' SHA-256');
     await page.goto(`${baseUrl}/org`);
 
     // 4. Switch to English.
