@@ -18,9 +18,7 @@
 
 use std::fmt;
 
-use biodivine_lib_bdd::{
-    Bdd, BddPartialValuation, BddPointer, BddValuation, BddVariable, BddVariableSet,
-};
+use biodivine_lib_bdd::{Bdd, BddPartialValuation, BddValuation, BddVariable, BddVariableSet};
 
 use crate::ir::{AddrRange, CtState, Family, Iface, PortRange, Ruleset, Test};
 
@@ -455,8 +453,7 @@ pub fn intersects(a: &Bdd, b: &Bdd) -> bool {
         return false;
     }
     let mut stack = vec![(a.root_pointer(), b.root_pointer())];
-    let mut seen: std::collections::HashSet<(BddPointer, BddPointer)> =
-        std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<u64, PairHash> = std::collections::HashSet::default();
     while let Some((x, y)) = stack.pop() {
         if x.is_zero() || y.is_zero() {
             continue;
@@ -464,7 +461,8 @@ pub fn intersects(a: &Bdd, b: &Bdd) -> bool {
         if x.is_one() && y.is_one() {
             return true;
         }
-        if !seen.insert((x, y)) {
+        let key = (x.to_index() as u64) << 32 | y.to_index() as u64;
+        if !seen.insert(key) {
             continue;
         }
         let (vx, vy) = (a.var_of(x), b.var_of(y));
@@ -490,6 +488,34 @@ pub fn intersects(a: &Bdd, b: &Bdd) -> bool {
         stack.push((xh, yh));
     }
     false
+}
+
+/// A hash for node-pair keys: one multiplication (the default hasher's resistance to chosen keys buys nothing
+/// for node indices, and costs most of the walk).
+#[derive(Default, Clone, Copy)]
+struct PairHash;
+
+impl std::hash::BuildHasher for PairHash {
+    type Hasher = PairHasher;
+    fn build_hasher(&self) -> PairHasher {
+        PairHasher(0)
+    }
+}
+
+struct PairHasher(u64);
+
+impl std::hash::Hasher for PairHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
 }
 
 /// The prefixes `(first, length)` that tile `first..=last` of a `bits`-bit space, fewest first to last.
