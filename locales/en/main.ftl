@@ -603,6 +603,7 @@ network-from-to = From \ to
 network-files = Device configuration files
 network-no-files = The zone map lists no devices.
 network-device = Device
+network-target = For (device and file name)
 network-file = File
 network-role = Kind
 network-size = Bytes

@@ -587,6 +587,7 @@ network-from-to = 送信元 ＼ 送信先
 network-files = 機器の設定ファイル
 network-no-files = ゾーン定義に機器がありません。
 network-device = 機器
+network-target = 取り込む先（機器とファイル名）
 network-file = ファイル
 network-role = 種類
 network-size = バイト数
