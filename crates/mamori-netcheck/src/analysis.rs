@@ -17,8 +17,9 @@
 //!   evaluated in priority order: an accept ends only its own chain, a drop is final.
 //! - **Where packets go.** A forwarded packet leaves on the route's interface towards the route's gateway,
 //!   or towards its destination on a connected segment. When that address belongs to another device of the
-//!   map, the packet continues there; otherwise it is delivered: to the zone of its destination address when
-//!   the map declares it (the gateway is assumed to carry it on), else to the zone of the segment it left on.
+//!   map, the packet continues there; otherwise it is delivered into the zone of the segment it left on. A
+//!   gateway the map does not model is taken to stay within its zone: the map must name every device that
+//!   joins two zones, and the proof is relative to it.
 //! - **What is proved.** Connection-opening packets (state `new`). What the configurations only admit as
 //!   `established` or `related` is reported apart, where no opening in the other direction could explain it.
 //!   Rules the parser could not model are read as permitting ([`Approx::Permit`]) and listed as warnings,
@@ -871,23 +872,19 @@ impl Ctx<'_> {
                 }
             }
         }
-        let Some(seg_zone) = self.segment_zone(&segment) else {
+        // Delivered into the segment's zone: to a host there, or to a gateway the map does not model, which
+        // stays within its zone (every device between zones is in the map).
+        let Some(to_zone) = self.segment_zone(&segment) else {
             return;
         };
-        for (to_zone, addrs) in &self.zone_dst {
-            let mut part = rest.and(addrs);
-            if *to_zone == seg_zone {
-                part = part.or(&rest.and_not(&self.declared_dst));
-            }
-            if !part.is_false() {
-                out.push(Delivered {
-                    from_zone: zone.to_owned(),
-                    entry: entry.to_owned(),
-                    to_zone: to_zone.clone(),
-                    set: part,
-                    path: path.clone(),
-                });
-            }
+        if !rest.is_false() {
+            out.push(Delivered {
+                from_zone: zone.to_owned(),
+                entry: entry.to_owned(),
+                to_zone,
+                set: rest,
+                path,
+            });
         }
     }
 
@@ -980,15 +977,21 @@ pub fn check(map: &ZoneMap, inputs: &[DeviceInput]) -> Result<Report, CheckError
     let new = space.ct_state(CtState::New);
     let mut approximated: Vec<Origin> = Vec::new();
     let mut warnings: Vec<WarningOut> = Vec::new();
-    // Devices are independent: evaluate them on every core.
-    let mut jobs = Vec::new();
+    // `-m addrtype LOCAL` and the like name the device's own addresses, which the map knows.
+    let mut bound: Vec<std::borrow::Cow<'_, DeviceInput>> = Vec::new();
     for device in &map.devices {
         let input = inputs
             .iter()
             .find(|i| i.id == device.id)
             .ok_or_else(|| CheckError::MissingDevice(device.id.clone()))?;
-        jobs.push((device, input));
+        bound.push(bind_local(input, device));
     }
+    // Devices are independent: evaluate them on every core.
+    let jobs: Vec<_> = map
+        .devices
+        .iter()
+        .zip(bound.iter().map(|b| b.as_ref()))
+        .collect();
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, jobs.len().max(1));
@@ -1144,6 +1147,55 @@ pub fn check(map: &ZoneMap, inputs: &[DeviceInput]) -> Result<Report, CheckError
 
 /// The allowed services from zone `from` to zone `to` for packets that entered from segment `entry`: an
 /// allow from a segment covers what entered from that segment, or what carries one of its addresses.
+/// The device's input with every [`Test::Local`](crate::ir::Test::Local) bound to its own addresses: those
+/// the map gives its interfaces, and the loopback ranges.
+fn bind_local<'a>(
+    input: &'a DeviceInput,
+    device: &crate::zones::Device,
+) -> std::borrow::Cow<'a, DeviceInput> {
+    let uses_local = input
+        .rulesets
+        .iter()
+        .flat_map(|r| r.tables.iter())
+        .flat_map(|t| t.chains.iter())
+        .flat_map(|c| c.rules.iter())
+        .flat_map(|r| r.matches.iter())
+        .any(|m| matches!(m.test, crate::ir::Test::Local { .. }));
+    if !uses_local {
+        return std::borrow::Cow::Borrowed(input);
+    }
+    let mut own: Vec<AddrRange> = device
+        .interfaces
+        .iter()
+        .flat_map(|i| i.addresses.iter())
+        .map(|a| {
+            let (family, value) = addr_key(*a);
+            AddrRange {
+                family,
+                first: value,
+                last: value,
+            }
+        })
+        .collect();
+    own.extend(AddrRange::parse("127.0.0.0/8"));
+    own.extend(AddrRange::parse("::1"));
+    let mut out = input.clone();
+    for rule in out
+        .rulesets
+        .iter_mut()
+        .flat_map(|r| r.tables.iter_mut())
+        .flat_map(|t| t.chains.iter_mut())
+        .flat_map(|c| c.rules.iter_mut())
+    {
+        for m in &mut rule.matches {
+            if matches!(m.test, crate::ir::Test::Local { .. }) {
+                m.test = m.test.bind_local(&own);
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn allowed_set(
     space: &Space,
     map: &ZoneMap,
@@ -1537,23 +1589,31 @@ fn pivots(ctx: &Ctx<'_>, new: &Bdd, reached: &[Reached]) -> Vec<Pivot> {
                 }
             }
         }
-        // Connections the device itself may open, by the zone of their destination.
+        // Connections the device itself may open into a zone it is attached to (out of an interface on one
+        // of the zone's segments): a device that two zones reach, and that reaches into another, is a pivot
+        // in its own right, whatever lies beyond its gateways.
         if zones.is_empty() {
             continue;
         }
-        let mut opened = space.none();
-        for (region, target) in &device.routes {
-            if let RouteTo::Out { iface, .. } = target {
-                opened = opened.or(&region
-                    .and(&space.iface_named(true, iface))
-                    .and(&device.output.accept)
-                    .and(&device.postrouting.accept)
-                    .and(new));
+        for to_zone in ctx.zone_dst.keys() {
+            let mut opened = space.none();
+            for (region, target) in &device.routes {
+                if let RouteTo::Out { iface, .. } = target
+                    && device
+                        .interfaces
+                        .iter()
+                        .find(|i| i.name == *iface)
+                        .and_then(|i| ctx.segment_zone(&i.segment))
+                        .is_some_and(|z| z == *to_zone)
+                {
+                    opened = opened.or(&region
+                        .and(&space.iface_named(true, iface))
+                        .and(&device.output.accept)
+                        .and(&device.postrouting.accept)
+                        .and(new));
+                }
             }
-        }
-        for (to_zone, addrs) in &ctx.zone_dst {
-            let set = opened.and(addrs);
-            let Some(p) = space.witness(&set) else {
+            let Some(p) = nice_witness(ctx, &opened, to_zone, to_zone) else {
                 continue;
             };
             for (from_zone, _) in &zones {

@@ -1645,6 +1645,8 @@ fn known_option(module: &str, option: &str) -> Option<usize> {
             | "--bytes-gt",
         ) => 1,
         ("comment", "--comment") => 1,
+        ("addrtype", "--src-type" | "--dst-type") => 1,
+        ("addrtype", "--limit-iface-in" | "--limit-iface-out") => 0,
         _ => return None,
     };
     Some(n)
@@ -1665,6 +1667,7 @@ fn is_modelled_module(module: &str) -> bool {
             | "iprange"
             | "set"
             | "comment"
+            | "addrtype"
     )
 }
 
@@ -2098,6 +2101,33 @@ impl<'a> RuleParser<'a> {
             "iprange" => {
                 for o in &opts {
                     self.iprange(o)?;
+                }
+            }
+            "addrtype" => {
+                // `LOCAL` alone is modelled (the device's own addresses, bound by the analysis); other types
+                // (BROADCAST, UNICAST …) and the interface limits are not.
+                let limited = opts
+                    .iter()
+                    .any(|o| o.name.text.starts_with("--limit-iface"));
+                for o in &opts {
+                    let dst = match o.name.text.as_str() {
+                        "--src-type" => false,
+                        "--dst-type" => true,
+                        _ => continue,
+                    };
+                    match o.value(0) {
+                        Some(v) if v.text == "LOCAL" && !limited => {
+                            self.push(o.negated, Test::Local { dst });
+                        }
+                        _ => {
+                            let what = format!("{prefix}{}", self.cx.slice(o.first, o.last));
+                            self.unknown(what, None);
+                        }
+                    }
+                }
+                if limited {
+                    let what = format!("{prefix}--limit-iface-…");
+                    self.unknown(what, None);
                 }
             }
             "set" => {

@@ -178,6 +178,23 @@ pub enum Test {
     /// Something the parser does not model (`-m time`, `-m string`, `meta mark`, an ICMP type …). The analysis
     /// over-approximates it: it may or may not match. Every such test has a warning on its ruleset.
     Unknown { what: String },
+    /// The source (`dst == false`) or destination address is one of the device's own (`-m addrtype
+    /// --dst-type LOCAL`): a device's addresses are not in its ruleset, so the analysis binds this to them
+    /// ([`Test::bind_local`]); unbound, it is not modelled.
+    Local { dst: bool },
+}
+
+impl Test {
+    /// This test with [`Test::Local`] replaced by an address test over the given addresses.
+    pub fn bind_local(&self, own: &[AddrRange]) -> Test {
+        match self {
+            Test::Local { dst } => Test::Addr {
+                dst: *dst,
+                ranges: own.to_vec(),
+            },
+            other => other.clone(),
+        }
+    }
 }
 
 /// A condition, possibly negated (`! -s 10.0.0.0/8`, `ip saddr != 10.0.0.0/8`).

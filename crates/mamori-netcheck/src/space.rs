@@ -376,7 +376,7 @@ impl Space {
             }
             Test::CtState { states } => any(&mut states.iter().map(|s| self.ct_state(*s))),
             Test::Iface { out, names } => any(&mut names.iter().map(|i| self.iface(*out, i))),
-            Test::Unknown { .. } => return None,
+            Test::Unknown { .. } | Test::Local { .. } => return None,
         })
     }
 

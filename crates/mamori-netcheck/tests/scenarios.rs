@@ -238,3 +238,43 @@ fn beta_prime_a_path_through_two_firewalls_is_shown_hop_by_hop() {
     // my_number stays shut: inet-fw never forwards to it on 443 … and lgwan-fw never to it at all.
     assert_eq!(verdict(&r, "internet", "my_number"), Verdict::Isolated);
 }
+
+#[test]
+fn docker_host_with_its_site_rules_is_proved_and_addrtype_local_is_bound_to_its_addresses() {
+    let r = run("docker-host", &[]);
+    assert!(r.warnings.is_empty(), "{}", show(&r));
+    assert!(!r.has_violation(), "{}", show(&r));
+    assert!(r.pivots.is_empty(), "{}", show(&r));
+    // Only the exchange server's fetch from the published port, DNATed to the container.
+    assert_eq!(verdict(&r, "lgwan", "internet"), Verdict::AllowedOnly);
+    assert_eq!(verdict(&r, "internet", "lgwan"), Verdict::Isolated);
+}
+
+#[test]
+fn docker_host_without_its_site_rules_lets_containers_into_lgwan_and_lgwan_into_the_container() {
+    let r = run("docker-host", &[("vm.rules", "planted.rules")]);
+    let out = violation(&r, "internet", "lgwan");
+    assert!(
+        out.iter().any(|c| c.hops[0].in_interface == "docker0"
+            && c.hops[0]
+                .rules
+                .iter()
+                .any(|x| x.text == "-A FORWARD -i docker0 ! -o docker0 -j ACCEPT")),
+        "{}",
+        show(&r)
+    );
+    // An LGWAN host reaches the published port, DNATed to the container: `addrtype LOCAL` is the VM's own
+    // addresses, so the DNAT applies to 10.20.7.5:8080.
+    let back = violation(&r, "lgwan", "internet");
+    let c = back
+        .iter()
+        .find(|c| c.hops[0].dnat.is_some())
+        .expect("a DNAT counterexample");
+    assert!(
+        ["10.20.7.5", "203.0.113.5"].contains(&c.packet.dst.as_str()),
+        "{}",
+        show(&r)
+    );
+    assert_eq!(c.packet.dport, Some(8080));
+    assert_eq!(c.hops[0].forwarded.dst, "172.17.0.2");
+}

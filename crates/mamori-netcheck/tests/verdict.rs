@@ -684,7 +684,7 @@ fn test_holds(t: &Test, p: &Packet, r: Resolve) -> bool {
             let name = name.as_deref().unwrap();
             names.iter().any(|i| i.matches(name))
         }
-        Test::Unknown { .. } => r.unknown_test,
+        Test::Unknown { .. } | Test::Local { .. } => r.unknown_test,
     }
 }
 
