@@ -965,10 +965,6 @@ struct Count {
 }
 
 impl Count {
-    fn total(&self) -> u64 {
-        self.by_segment.values().sum()
-    }
-
     fn elsewhere(&self) -> String {
         if self.by_segment.is_empty() {
             "; it arrived on no segment".to_owned()
