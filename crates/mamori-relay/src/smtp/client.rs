@@ -138,6 +138,9 @@ async fn exchange(
     let stream = tokio::time::timeout(timeout, TcpStream::connect(next_hop))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    // SMTP is a command, then a wait for the reply: without this, Nagle's algorithm holds each short command
+    // back until the peer's delayed acknowledgement, some 40 ms per step.
+    stream.set_nodelay(true)?;
     let (reader, writer) = stream.into_split();
     let mut c = Connection {
         reader: BufReader::new(reader),

@@ -87,6 +87,8 @@ pub async fn accept_loop(
                 continue;
             }
         };
+        // Short replies, each awaited by the client: send them at once (see the client).
+        let _ = stream.set_nodelay(true);
         let permit = connections.clone().try_acquire_owned().ok();
         let inbound = inbound.clone();
         tokio::spawn(async move {

@@ -96,6 +96,7 @@ impl Sink {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                let _ = stream.set_nodelay(true);
                 let (a, t, b) = (a.clone(), t.clone(), behaviour.clone());
                 tokio::spawn(async move {
                     let _ = sink_session(stream, a, t, b).await;
@@ -212,6 +213,7 @@ impl Client {
     /// Connects and returns the client with the greeting.
     pub async fn connect(addr: SocketAddr) -> (Self, String) {
         let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
         let (r, w) = stream.into_split();
         let mut client = Self {
             reader: BufReader::new(r),
