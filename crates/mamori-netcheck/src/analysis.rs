@@ -1097,36 +1097,72 @@ pub fn check(map: &ZoneMap, inputs: &[DeviceInput]) -> Result<Report, CheckError
     let states = [CtState::New, CtState::Established, CtState::Related]
         .iter()
         .fold(space.none(), |acc, s| acc.or(&space.ct_state(*s)));
+    // Every entry (a device's interface, with its segment's zone) is followed on its own: on every core.
+    let entries: Vec<(usize, &crate::zones::Interface, String)> = map
+        .devices
+        .iter()
+        .enumerate()
+        .flat_map(|(index, device)| device.interfaces.iter().map(move |i| (index, i)))
+        .filter_map(|(index, i)| ctx.segment_zone(&i.segment).map(|zone| (index, i, zone)))
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, entries.len().max(1));
+    let followed: Vec<(usize, Vec<Delivered>, Vec<Reached>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (ctx, entries, zone_src, declared_src, states) =
+                    (&ctx, &entries, &zone_src, &declared_src, &states);
+                scope.spawn(move || {
+                    let space = ctx.space;
+                    let mut out = Vec::new();
+                    for (n, (index, i, zone)) in entries.iter().enumerate().skip(w).step_by(workers)
+                    {
+                        let src = zone_src
+                            .get(zone)
+                            .cloned()
+                            .unwrap_or_else(|| space.none())
+                            .or(&space.valid().and_not(declared_src));
+                        let set = space
+                            .valid()
+                            .and(states)
+                            .and(&src)
+                            .and(&space.iface_named(false, &i.name));
+                        let (mut delivered, mut reached) = (Vec::new(), Vec::new());
+                        ctx.follow(
+                            zone,
+                            &i.segment,
+                            Item {
+                                device: *index,
+                                iface: i.name.clone(),
+                                set,
+                                path: Vec::new(),
+                            },
+                            &mut delivered,
+                            &mut reached,
+                        );
+                        out.push((n, delivered, reached));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    // A worker that stopped would leave packets unfollowed: never a proof from that.
+    if followed.len() != entries.len() {
+        return Err(CheckError::Worker);
+    }
+    let mut followed = followed;
+    followed.sort_by_key(|(n, ..)| *n);
     let mut delivered: Vec<Delivered> = Vec::new();
     let mut reached: Vec<Reached> = Vec::new();
-    for (index, device) in map.devices.iter().enumerate() {
-        for i in &device.interfaces {
-            let Some(zone) = ctx.segment_zone(&i.segment) else {
-                continue;
-            };
-            let src = zone_src
-                .get(&zone)
-                .cloned()
-                .unwrap_or_else(|| space.none())
-                .or(&space.valid().and_not(&declared_src));
-            let set = space
-                .valid()
-                .and(&states)
-                .and(&src)
-                .and(&space.iface_named(false, &i.name));
-            ctx.follow(
-                &zone,
-                &i.segment,
-                Item {
-                    device: index,
-                    iface: i.name.clone(),
-                    set,
-                    path: Vec::new(),
-                },
-                &mut delivered,
-                &mut reached,
-            );
-        }
+    for (_, d, r) in followed {
+        delivered.extend(d);
+        reached.extend(r);
     }
 
     let report = assemble(
