@@ -420,7 +420,7 @@ fn split_parts(body: &[u8], boundary: &[u8], base: usize) -> Split {
         let mut end = body.len();
         let mut search = at;
         let mut bare_lf = false;
-        while let Some(p) = body[search..].iter().position(|b| *b == b'\n') {
+        while let Some(p) = memchr::memchr(b'\n', &body[search..]) {
             let lf = search + p;
             if lf > at && body[lf - 1] == b'\r' {
                 end = lf - 1;
@@ -431,7 +431,7 @@ fn split_parts(body: &[u8], boundary: &[u8], base: usize) -> Split {
         }
         let line = &body[at..end];
         let next = end + 2;
-        if bare_lf || line.contains(&b'\r') {
+        if bare_lf || memchr::memchr(b'\r', line).is_some() {
             for (offset, &byte) in line.iter().enumerate() {
                 if matches!(byte, b'\r' | b'\n') && line[offset + 1..].starts_with(&delimiter) {
                     bare_breaks += 1;

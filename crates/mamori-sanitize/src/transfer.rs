@@ -54,7 +54,14 @@ fn sextet(byte: u8) -> Option<u8> {
 fn decode_base64_lines(input: &[u8]) -> Option<Vec<u8>> {
     let mut bytes = Vec::with_capacity(input.len() / 4 * 3);
     let mut padded = false;
-    for line in input.split(|b| *b == b'\n') {
+    for line in memchr::memchr_iter(b'\n', input)
+        .chain(std::iter::once(input.len()))
+        .scan(0usize, |start, end| {
+            let line = &input[*start..end];
+            *start = end + 1;
+            Some(line)
+        })
+    {
         let line = line.trim_ascii();
         if line.is_empty() {
             continue;
