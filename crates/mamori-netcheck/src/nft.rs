@@ -20,7 +20,9 @@
 //!   set updates — leave the rule's action at [`Action::Continue`] when no verdict follows.
 //!
 //! What becomes [`Test::Unknown`] (may or may not match) with a warning: matches on anything else (`meta mark`,
-//! `ct status`, `icmp type`, `tcp flags`, `fib`, …), `limit`, `quota`, `ct count` and `meter` (conditions on
+//! `ct status`, `icmp type`, `tcp flags`, `fib` other than `fib daddr|saddr type local` — which is
+//! [`Test::Local`], the device's own addresses, bound by the analysis —, …), `limit`, `quota`, `ct count` and
+//! `meter` (conditions on
 //! rates), iptables-nft `xt` matches, lookups in sets whose type is concatenated or not an address/port/
 //! interface/protocol type, and in sets that change at run time (`dynamic`/`timeout` flags).
 //!
@@ -847,6 +849,25 @@ fn classify(left: &Value) -> Option<Key> {
     }
 }
 
+/// `fib daddr type local` (`dst`) or `fib saddr type local`: the address is one of the device's own. With
+/// another flag (`iif`, `oif`, `mark`) or another type the test is not this one.
+fn fib_local(left: &Value, right: &Value) -> Option<bool> {
+    let (k, inner) = single_of(left)?;
+    if k != "fib" || field_str(inner, "result") != Some("type") || right.as_str() != Some("local") {
+        return None;
+    }
+    let flags: Vec<&str> = match field(inner, "flags")? {
+        Value::String(f) => vec![f.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => return None,
+    };
+    match flags.as_slice() {
+        ["daddr"] => Some(true),
+        ["saddr"] => Some(false),
+        _ => None,
+    }
+}
+
 /// Whether `key` may be looked up in a set of type `ty` (a type name, or `{"typeof": expr}`).
 fn type_fits(key: Key, ty: Option<&Value>) -> bool {
     match ty {
@@ -1173,6 +1194,16 @@ impl<'p, 'a> Builder<'p, 'a> {
     ) -> Result<Vec<Cond>, ParseError> {
         let mut out: Vec<Cond> = Vec::new();
         self.deps(left, &mut out);
+        // `fib daddr type local`: one of the device's own addresses, which the analysis binds from the map.
+        if let Some(dst) = fib_local(left, right)
+            && matches!(op, "==" | "!=")
+        {
+            out.push(Cond::plain(Match {
+                negated: op == "!=",
+                test: Test::Local { dst },
+            }));
+            return Ok(out);
+        }
         let key = classify(left);
         let negated = match op {
             "==" | "in" => false,

@@ -12,7 +12,8 @@
 //!   drop in the other.
 //! - `firewalld`: what firewalld's nftables backend generates (`table inet firewalld`, `filter_FORWARD`,
 //!   `filter_IN_public_allow`, zone dispatch by goto, a forward-port DNAT, masquerade); its `icmpv6 type`,
-//!   `fib` and `ct status` matches are not modelled.
+//!   `fib` lookups (other than `fib daddr type local`, bound by the analysis) and `ct status` matches are not
+//!   modelled.
 //! - `docker_iptables_nft`: what Docker leaves through iptables-nft (`DOCKER-USER`,
 //!   `DOCKER-ISOLATION-STAGE-1` …); nft prints the iptables matches and targets it cannot translate as
 //!   `{"xt": {"type": …, "name": …}}`, which are not modelled.
@@ -1385,4 +1386,38 @@ fn mutated_fixtures_never_panic() {
     }
     // Both outcomes occur, so the mutations reach the parser's checks and not only the JSON reader.
     assert!(ok > 1000 && err > 1000, "ok {ok}, err {err}");
+}
+
+#[test]
+fn fib_type_local_is_the_devices_own_addresses_and_other_fib_lookups_are_not_modelled() {
+    let local = rule(
+        10,
+        r#"{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}}, {"accept": null}"#,
+    );
+    let not_src = rule(
+        11,
+        r#"{"match": {"op": "!=", "left": {"fib": {"result": "type", "flags": ["saddr"]}}, "right": "local"}}, {"drop": null}"#,
+    );
+    let per_iface = rule(
+        12,
+        r#"{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr", "iif"]}}, "right": "local"}}, {"accept": null}"#,
+    );
+    let rs = parse(&with_rules(&[&local, &not_src, &per_iface]));
+    let c = chain(&rs, TableFamily::Inet, "t", "c");
+    assert_eq!(rule_of(c, 10).matches, vec![is(Test::Local { dst: true })]);
+    assert_eq!(
+        rule_of(c, 11).matches,
+        vec![Match {
+            negated: true,
+            test: Test::Local { dst: false }
+        }]
+    );
+    assert!(matches!(
+        rule_of(c, 12).matches.as_slice(),
+        [Match {
+            test: Test::Unknown { .. },
+            ..
+        }]
+    ));
+    assert_eq!(messages(&rs).len(), 1, "{:?}", messages(&rs));
 }
