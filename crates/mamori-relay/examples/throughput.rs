@@ -71,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
         notice_contact: "情報政策課".into(),
         tls: None,
         require_tls: false,
+        api: None,
         limits: RelayLimits {
             poll: Duration::from_millis(200),
             ..RelayLimits::default()

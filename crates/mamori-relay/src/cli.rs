@@ -71,6 +71,15 @@ pub struct RunArgs {
     /// Refuse MAIL until the client has used STARTTLS.
     #[arg(long)]
     pub require_tls: bool,
+    /// Address the authenticated API for the LGWAN-side quarantine page listens on (with --api-token-file).
+    #[arg(long, requires = "api_token_file")]
+    pub api_listen: Option<String>,
+    /// File holding the API's bearer token (at least 32 characters, readable by the relay's user only).
+    #[arg(long, requires = "api_listen")]
+    pub api_token_file: Option<PathBuf>,
+    /// Release classes per type (TOML, `[classes] text = "on_request" | "on_approval" | "never"`, …).
+    #[arg(long, requires = "api_listen")]
+    pub release_policy: Option<PathBuf>,
     /// Delivery attempts before a message that keeps failing temporarily becomes a dead letter.
     #[arg(long, default_value_t = 30)]
     pub max_attempts: u32,
@@ -153,6 +162,15 @@ async fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
         (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
         _ => None,
     };
+    let api = match (args.api_listen, &args.api_token_file) {
+        (Some(listen), Some(token_file)) => Some(crate::api::config_from_files(
+            listen,
+            token_file,
+            args.release_policy.as_ref(),
+        )?),
+        (None, None) => None,
+        _ => bail!("--api-listen and --api-token-file go together"),
+    };
     let config = Config {
         listen: args.listen,
         next_hop,
@@ -169,6 +187,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
         notice_contact: args.notice_contact,
         tls,
         require_tls: args.require_tls,
+        api,
         limits: RelayLimits {
             retry: crate::deliver::Retry {
                 max_attempts: args.max_attempts.max(1),

@@ -1,6 +1,7 @@
 //! The relay's own metadata database (SQLite, `SPOOL/relay.sqlite3` by default): one row per spooled message
 //! with its envelope, state and delivery attempts, one row per removed part (name, types, size, SHA-256 —
-//! never the content), and a log of operator actions such as exports.
+//! never the content), a log of operator actions such as exports, and the releases made through the API
+//! (which part, to whom, approved by whom, and the id of the message that carried it).
 //!
 //! The sealed files in the spool are the truth about *what* was accepted; this database says *where each
 //! one is*. A message file without a row (a crash between the two writes) is added back at start-up.
@@ -39,7 +40,7 @@ impl State {
     }
 }
 
-const SCHEMA: [&str; 4] = [
+const SCHEMA: [&str; 5] = [
     "CREATE TABLE IF NOT EXISTS message (
         id TEXT PRIMARY KEY,
         kind TEXT NOT NULL,
@@ -80,7 +81,61 @@ const SCHEMA: [&str; 4] = [
         message_id TEXT,
         detail TEXT NOT NULL
     )",
+    "CREATE TABLE IF NOT EXISTS releases (
+        message_id TEXT NOT NULL REFERENCES message (id),
+        idx INTEGER NOT NULL,
+        recipient TEXT NOT NULL,
+        approved_by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        released_at INTEGER NOT NULL,
+        queued_as TEXT NOT NULL,
+        PRIMARY KEY (message_id, idx, recipient)
+    )",
 ];
+
+/// A quarantined mail message as the API shows it (metadata only).
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub id: SpoolId,
+    pub received_at: DateTime<Utc>,
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+    pub header_from: Option<String>,
+    pub subject: Option<String>,
+    pub state: String,
+    pub parts: Vec<HeldPart>,
+}
+
+/// One removed part of a [`Held`] message (metadata only).
+#[derive(Debug, Clone)]
+pub struct HeldPart {
+    pub index: usize,
+    pub file_name: Option<String>,
+    pub declared_type: String,
+    pub sniffed_type: String,
+    pub size: u64,
+    pub sha256: String,
+    /// The first release of this part (to the recipient asked about, or to anyone).
+    pub released_at: Option<DateTime<Utc>>,
+}
+
+/// A release of a removed part to one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub message_id: SpoolId,
+    pub index: usize,
+    /// As it appears in the original's envelope.
+    pub recipient: String,
+    pub approved_by: String,
+    pub reason: String,
+    pub released_at: DateTime<Utc>,
+    /// The spool id of the message that carries the converted part.
+    pub queued_as: SpoolId,
+}
+
+fn timestamp(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+}
 
 /// A message due for a delivery attempt.
 #[derive(Debug, Clone)]
@@ -382,6 +437,162 @@ impl Db {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Mail messages still in the quarantine (not purged) whose envelope recipients include `recipient`
+    /// (ASCII case-insensitive), newest first, at most `limit`.
+    pub async fn held_for(&self, recipient: &str, limit: u32) -> anyhow::Result<Vec<Held>> {
+        let rows = sqlx::query(
+            "SELECT id FROM message
+             WHERE kind = 'mail' AND purged_at IS NULL
+               AND EXISTS (SELECT 1 FROM json_each(message.rcpt_to) WHERE lower(json_each.value) = lower(?))
+             ORDER BY received_at DESC, id DESC LIMIT ?",
+        )
+        .bind(recipient)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = SpoolId::parse(row.try_get::<&str, _>("id")?)?;
+            if let Some(held) = self.held(&id, Some(recipient)).await? {
+                out.push(held);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One mail message still in the quarantine, with its removed parts; `released_at` of each part is its
+    /// first release to `recipient` (or to anyone when `None`).
+    pub async fn held(
+        &self,
+        id: &SpoolId,
+        recipient: Option<&str>,
+    ) -> anyhow::Result<Option<Held>> {
+        let Some(row) = sqlx::query(
+            "SELECT id, received_at, mail_from, rcpt_to, header_from, subject, state FROM message
+             WHERE id = ? AND kind = 'mail' AND purged_at IS NULL",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let parts = sqlx::query(
+            "SELECT idx, file_name, declared_type, sniffed_type, size, sha256,
+                (SELECT MIN(released_at) FROM releases r
+                  WHERE r.message_id = p.message_id AND r.idx = p.idx
+                    AND (?1 IS NULL OR lower(r.recipient) = lower(?1))) AS released_at
+             FROM removed_part p WHERE message_id = ?2 ORDER BY idx",
+        )
+        .bind(recipient)
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|part| {
+            Ok(HeldPart {
+                index: usize::try_from(part.try_get::<i64, _>("idx")?).unwrap_or(0),
+                file_name: part.try_get("file_name")?,
+                declared_type: part.try_get("declared_type")?,
+                sniffed_type: part.try_get("sniffed_type")?,
+                size: u64::try_from(part.try_get::<i64, _>("size")?).unwrap_or(0),
+                sha256: part.try_get("sha256")?,
+                released_at: part
+                    .try_get::<Option<i64>, _>("released_at")?
+                    .map(timestamp),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+        let rcpt_to: String = row.try_get("rcpt_to")?;
+        Ok(Some(Held {
+            id: id.clone(),
+            received_at: timestamp(row.try_get("received_at")?),
+            mail_from: row.try_get("mail_from")?,
+            rcpt_to: serde_json::from_str(&rcpt_to).context("rcpt_to in the database")?,
+            header_from: row.try_get("header_from")?,
+            subject: row.try_get("subject")?,
+            state: row.try_get("state")?,
+            parts,
+        }))
+    }
+
+    /// The release of part `index` of `id` to `recipient` (exactly as in the envelope), if there was one.
+    pub async fn release(
+        &self,
+        id: &SpoolId,
+        index: usize,
+        recipient: &str,
+    ) -> anyhow::Result<Option<Release>> {
+        let row = sqlx::query(
+            "SELECT message_id, idx, recipient, approved_by, reason, released_at, queued_as FROM releases
+             WHERE message_id = ? AND idx = ? AND recipient = ?",
+        )
+        .bind(id.as_str())
+        .bind(i64::try_from(index).unwrap_or(i64::MAX))
+        .bind(recipient)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Release {
+                message_id: SpoolId::parse(row.try_get::<&str, _>("message_id")?)?,
+                index: usize::try_from(row.try_get::<i64, _>("idx")?).unwrap_or(0),
+                recipient: row.try_get("recipient")?,
+                approved_by: row.try_get("approved_by")?,
+                reason: row.try_get("reason")?,
+                released_at: timestamp(row.try_get("released_at")?),
+                queued_as: SpoolId::parse(row.try_get::<&str, _>("queued_as")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records a release and its entry in the relay's log, together.
+    pub async fn record_release(&self, release: &Release) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO releases (message_id, idx, recipient, approved_by, reason, released_at, queued_as)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(release.message_id.as_str())
+        .bind(i64::try_from(release.index).unwrap_or(i64::MAX))
+        .bind(&release.recipient)
+        .bind(&release.approved_by)
+        .bind(&release.reason)
+        .bind(release.released_at.timestamp())
+        .bind(release.queued_as.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let detail = serde_json::json!({
+            "part": release.index,
+            "recipient": release.recipient,
+            "approved_by": release.approved_by,
+            "reason": release.reason,
+            "queued_as": release.queued_as.as_str(),
+        });
+        sqlx::query(
+            "INSERT INTO relay_log (at, event, message_id, detail) VALUES (?, 'release', ?, ?)",
+        )
+        .bind(release.released_at.timestamp())
+        .bind(release.message_id.as_str())
+        .bind(detail.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The relay's log entries for one message: `(event, detail)`, oldest first.
+    pub async fn log_of(&self, id: &SpoolId) -> anyhow::Result<Vec<(String, String)>> {
+        let rows =
+            sqlx::query("SELECT event, detail FROM relay_log WHERE message_id = ? ORDER BY seq")
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("event")?, row.try_get("detail")?)))
+            .collect()
     }
 
     pub async fn close(&self) {

@@ -136,7 +136,7 @@ async fn process(inbound: &Inbound, outbound: &Outbound, due: Due) {
         }
     };
     let data = match envelope.kind {
-        Kind::Notice => raw,
+        Kind::Notice | Kind::Release => raw,
         Kind::Mail => match prepare(inbound, outbound, &envelope, raw).await {
             Ok(Prepared::Forward(data)) => data,
             Ok(Prepared::Refused(reason)) => {
@@ -184,7 +184,7 @@ async fn process(inbound: &Inbound, outbound: &Outbound, due: Due) {
         Outcome::Delivered { refused } => {
             let reason = format!("refused recipients: {}", refused.join("; "));
             tracing::warn!(%id, attempt, refused = refused.len(), "delivered, some recipients refused");
-            if envelope.kind == Kind::Mail {
+            if envelope.kind != Kind::Notice {
                 let problem = Problem::RecipientsRefused;
                 tell_postmaster(inbound, outbound, &envelope, problem, attempt, &reason).await;
             }
@@ -223,8 +223,8 @@ async fn defer(
     record(inbound.db.retry_later(id, attempt, reason, next).await);
 }
 
-/// Keeps the message as a dead letter and tells the postmaster (not for the relay's own notices: a notice that
-/// cannot be delivered is only kept and logged).
+/// Keeps the message as a dead letter and tells the postmaster (also for a release; not for the relay's own
+/// notices: a notice that cannot be delivered is only kept and logged).
 async fn dead_letter(
     inbound: &Inbound,
     outbound: &Outbound,
@@ -233,7 +233,7 @@ async fn dead_letter(
     reason: &str,
 ) {
     let id = &envelope.id;
-    if envelope.kind == Kind::Mail {
+    if envelope.kind != Kind::Notice {
         tell_postmaster(
             inbound,
             outbound,

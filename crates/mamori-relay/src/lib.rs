@@ -22,8 +22,10 @@
 //! keeps failing — becomes a *dead letter*: kept with its reason and reported to `--postmaster`. Nothing is
 //! bounced to the Internet sender.
 //!
-//! The LGWAN side never reads the spool: the quarantine page of the web application will see metadata only,
-//! through a small authenticated API of the relay (a later step; the database already holds what it needs).
+//! The LGWAN side never reads the spool: the quarantine page of the web application sees metadata only,
+//! through the relay's small authenticated API ([`api`], `--api-listen`), and asks there for a removed part
+//! to be released: the relay converts the part to text ([`release`]) and delivers it as a new message. Raw
+//! originals never leave the relay through the API.
 //!
 //! ## The parts
 //!
@@ -34,14 +36,18 @@
 //!   small SMTP client it forwards with; [`notice`]: the postmaster's notice.
 //! - [`auth_results`]: the `Authentication-Results` of the rebuilt message, carried over from the trusted
 //!   Internet-zone MTA.
+//! - [`api`]: the authenticated API for the LGWAN-side quarantine page; [`release`]: release classes and
+//!   policy, conversion to text, the message that carries a released part.
 //! - [`cli`]: `mamori relay`, `mamori relay status`, `mamori relay export`.
 
+pub mod api;
 pub mod auth_results;
 pub mod cli;
 pub mod db;
 pub mod deliver;
 pub mod key;
 pub mod notice;
+pub mod release;
 pub mod smtp;
 pub mod spool;
 pub mod tls;
@@ -96,6 +102,8 @@ pub struct Config {
     pub tls: Option<crate::tls::Acceptor>,
     /// Refuse MAIL until the client has used STARTTLS.
     pub require_tls: bool,
+    /// The authenticated API for the LGWAN side, served on its own listener when set.
+    pub api: Option<crate::api::ApiConfig>,
     pub limits: RelayLimits,
 }
 
@@ -152,6 +160,7 @@ pub fn default_database_url(spool: &std::path::Path) -> String {
 /// A running relay.
 pub struct Relay {
     local_addr: SocketAddr,
+    api_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     db: Db,
@@ -183,6 +192,10 @@ impl Relay {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
+        let api = match &config.api {
+            Some(api_config) => Some((api::bind(api_config).await?, api_config.clone())),
+            None => None,
+        };
         let limits = &config.limits;
         let inbound = Arc::new(Inbound {
             hostname: config.hostname.clone(),
@@ -220,7 +233,19 @@ impl Relay {
         });
         let (shutdown, watch) = watch::channel(false);
         let connections = Arc::new(Semaphore::new(limits.max_connections));
-        let tasks = vec![
+        let mut tasks = Vec::with_capacity(4);
+        let mut api_addr = None;
+        if let Some(((api_listener, addr), api_config)) = api {
+            api_addr = Some(addr);
+            tasks.push(tokio::spawn(api::serve(
+                api_listener,
+                api_config,
+                inbound.clone(),
+                watch.clone(),
+            )));
+            tracing::info!(listen = %addr, "api started");
+        }
+        tasks.extend([
             tokio::spawn(smtp::server::accept_loop(
                 listener,
                 inbound.clone(),
@@ -229,10 +254,11 @@ impl Relay {
             )),
             tokio::spawn(deliver::worker(inbound.clone(), outbound, watch.clone())),
             tokio::spawn(sweep_loop(inbound, limits.sweep_every, watch)),
-        ];
+        ]);
         tracing::info!(listen = %local_addr, "relay started");
         Ok(Self {
             local_addr,
+            api_addr,
             shutdown,
             tasks,
             db,
@@ -244,12 +270,17 @@ impl Relay {
         self.local_addr
     }
 
+    /// Where the API listens, when configured.
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.api_addr
+    }
+
     /// The relay's database (for status and tests).
     pub fn db(&self) -> &Db {
         &self.db
     }
 
-    /// Stops listening and delivering. Messages in the spool stay there for the next start.
+    /// Stops listening (SMTP and API) and delivering. Messages in the spool stay there for the next start.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         for task in self.tasks {

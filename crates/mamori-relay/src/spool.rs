@@ -82,6 +82,9 @@ pub enum Kind {
     Mail,
     /// A notice the relay wrote to the postmaster: forwarded as it is.
     Notice,
+    /// A removed part, converted to text and released through the API: written by the relay, forwarded as it
+    /// is.
+    Release,
 }
 
 impl Kind {
@@ -89,6 +92,7 @@ impl Kind {
         match self {
             Self::Mail => "mail",
             Self::Notice => "notice",
+            Self::Release => "release",
         }
     }
 }

@@ -152,3 +152,47 @@ fn the_relay_refuses_to_start_without_its_quarantine_key() {
     assert!(String::from_utf8_lossy(&done.stderr).contains("quarantine key"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--api-listen` needs `--api-token-file`, and the token file must be private and long enough.
+#[cfg(unix)]
+#[test]
+fn the_relay_refuses_to_start_with_a_bad_api_token_file() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir("apitoken");
+    write_key(&dir.join("quarantine.key"));
+    let token = dir.join("api.token");
+    let run = |extra: &[&str]| {
+        Command::new(BIN)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--next-hop",
+                "127.0.0.1:9",
+                "--domains",
+                "city.example",
+                "--spool",
+            ])
+            .arg(&dir)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let alone = run(&["--api-listen", "127.0.0.1:0"]);
+    assert!(!alone.status.success());
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("--api-token-file"));
+
+    let token_arg = token.to_str().unwrap();
+    let flags = ["--api-listen", "127.0.0.1:0", "--api-token-file", token_arg];
+    std::fs::write(&token, "0123456789abcdef0123456789abcdef-long-enough\n").unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let readable = run(&flags);
+    assert!(!readable.status.success());
+    assert!(String::from_utf8_lossy(&readable.stderr).contains("readable by others"));
+
+    std::fs::write(&token, "too-short\n").unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let short = run(&flags);
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("shorter than 32"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

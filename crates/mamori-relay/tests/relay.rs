@@ -33,6 +33,7 @@ fn config(spool: &Path, next_hop: SocketAddr) -> Config {
         notice_contact: "情報政策課 内線 1234".into(),
         tls: None,
         require_tls: false,
+        api: None,
         limits: RelayLimits {
             read_timeout: Duration::from_secs(10),
             send_timeout: Duration::from_secs(5),

@@ -41,6 +41,7 @@ async fn tls_relay(dir: &Path, sink: &Sink) -> Relay {
         notice_contact: "情報政策課".into(),
         tls: Some(tls),
         require_tls: true,
+        api: None,
         limits: RelayLimits {
             poll: Duration::from_millis(100),
             ..RelayLimits::default()
