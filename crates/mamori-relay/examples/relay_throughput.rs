@@ -3,7 +3,7 @@
 //! messages of about 20 KB — Japanese HTML mail with a small attachment — over several connections at once.
 //! Prints messages/s from the first connection to the last message at the sink.
 //!
-//! `cargo run --release -p mamori-relay --example throughput -- [MESSAGES] [CONNECTIONS]` (default 2000, 8).
+//! `cargo run --release -p mamori-relay --example relay_throughput -- [MESSAGES] [CONNECTIONS]` (default 2000, 8).
 //! The spool goes to a temporary folder under the system's temp directory (set `TMPDIR` to measure another
 //! disk).
 

@@ -1,4 +1,4 @@
-//! `sanitize()` on one core over a folder of messages: `throughput DIR [--repeat N]`. Prints the same
+//! `sanitize()` on one core over a folder of messages: `sanitize_throughput DIR [--repeat N]`. Prints the same
 //! figures as the reference pipeline it is compared with (messages, seconds, messages/s, MB/s), then the
 //! largest message and the peak resident memory of the process.
 
@@ -14,7 +14,9 @@ fn peak_kib() -> Option<u64> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = args.first().ok_or("usage: throughput DIR [--repeat N]")?;
+    let dir = args
+        .first()
+        .ok_or("usage: sanitize_throughput DIR [--repeat N]")?;
     let repeat: usize = match args.iter().position(|a| a == "--repeat") {
         Some(i) => args.get(i + 1).ok_or("--repeat needs a number")?.parse()?,
         None => 1,
