@@ -286,7 +286,7 @@ impl Eval<'_> {
 }
 
 /// At most this many rules in a run before it is applied.
-const RUN_RULES: usize = 96;
+const RUN_RULES: usize = 24;
 
 /// Consecutive rules whose matches the model knows and whose actions end the chain or nothing (accept,
 /// drop, reject, return, NAT, continue). Within a run a rule's first-match share is its own match minus the
