@@ -541,6 +541,23 @@ struct RetireBody {
     retired_on: Option<String>,
 }
 
+/// The retirement date of a retire request: `{"retired_on": "…"}`, or today when the body is left out.
+fn retired_on(body: &[u8]) -> Result<Option<chrono::NaiveDate>, AppError> {
+    let body: RetireBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RetireBody::default()
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            AppError::Invalid(vec![
+                FieldError::new("body", "err-json").with("reason", e.to_string()),
+            ])
+        })?
+    };
+    mamori_app::optional_date(body.retired_on.as_deref().unwrap_or_default()).map_err(|mut e| {
+        e.field = "retired_on".to_owned();
+        AppError::Invalid(vec![e])
+    })
+}
+
 async fn retire_asset(
     State(state): State<Arc<AppState>>,
     ctx: Ctx,
@@ -551,22 +568,7 @@ async fn retire_asset(
         .actor
         .asset_editor()
         .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
-    // The body may be left out: the asset is retired today.
-    let body: RetireBody = if body.iter().all(u8::is_ascii_whitespace) {
-        RetireBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ctx.fail(AppError::Invalid(vec![
-                FieldError::new("body", "err-json").with("reason", e.to_string()),
-            ]))
-        })?
-    };
-    let on = mamori_app::optional_date(body.retired_on.as_deref().unwrap_or_default()).map_err(
-        |mut e| {
-            e.field = "retired_on".to_owned();
-            ctx.fail(AppError::Invalid(vec![e]))
-        },
-    )?;
+    let on = retired_on(&body).map_err(|e| ctx.fail(e))?;
     assets::retire(&state.app, &editor, &ctx.actor.audit_actor(), id, on)
         .await
         .map_err(|e| ctx.fail(e))?;
@@ -659,21 +661,7 @@ async fn retire_system(
         .actor
         .system_editor()
         .ok_or_else(|| ctx.fail(AppError::Forbidden))?;
-    let body: RetireBody = if body.iter().all(u8::is_ascii_whitespace) {
-        RetireBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ctx.fail(AppError::Invalid(vec![
-                FieldError::new("body", "err-json").with("reason", e.to_string()),
-            ]))
-        })?
-    };
-    let on = mamori_app::optional_date(body.retired_on.as_deref().unwrap_or_default()).map_err(
-        |mut e| {
-            e.field = "retired_on".to_owned();
-            ctx.fail(AppError::Invalid(vec![e]))
-        },
-    )?;
+    let on = retired_on(&body).map_err(|e| ctx.fail(e))?;
     systems::retire(&state.app, &editor, &ctx.actor.audit_actor(), id, on)
         .await
         .map_err(|e| ctx.fail(e))?;
