@@ -147,7 +147,7 @@ pub struct PacketOut {
 
 impl PacketOut {
     fn of(p: &Packet) -> Self {
-        let ports = has_ports(p.protocol);
+        let ports = crate::ir::has_ports(p.protocol);
         PacketOut {
             family: p.family,
             protocol: p.protocol,
@@ -958,10 +958,6 @@ fn protocol_label(p: u8) -> String {
     }
 }
 
-fn has_ports(p: u8) -> bool {
-    matches!(p, 6 | 17 | 33 | 132 | 136)
-}
-
 /// Checks the zone map against the devices' configurations.
 pub fn check(map: &ZoneMap, inputs: &[DeviceInput]) -> Result<Report, CheckError> {
     // The interface names of the map and of every rule, so every one is judged exactly.
@@ -1619,7 +1615,7 @@ fn pivots(ctx: &Ctx<'_>, new: &Bdd, reached: &[Reached]) -> Vec<Pivot> {
                         device: device.id.clone(),
                         zones: [(*za).to_owned(), (*zb).to_owned()],
                         protocol: protocol_label(p.protocol),
-                        port: has_ports(p.protocol).then_some(p.dport),
+                        port: crate::ir::has_ports(p.protocol).then_some(p.dport),
                         rules: [rule_for(za), rule_for(zb)],
                     });
                 }

@@ -130,6 +130,11 @@ impl PortRange {
     }
 }
 
+/// Whether packets of the IP protocol carry ports (TCP, UDP, DCCP, SCTP, UDP-Lite).
+pub fn has_ports(protocol: u8) -> bool {
+    matches!(protocol, 6 | 17 | 33 | 132 | 136)
+}
+
 /// Connection-tracking state of a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -63,10 +63,6 @@ fn protocol_name(p: u8) -> Option<&'static str> {
     }
 }
 
-fn has_ports(p: u8) -> bool {
-    matches!(p, 6 | 17 | 33 | 132 | 136)
-}
-
 pub fn show_addr(family: Family, v: u128) -> String {
     match family {
         Family::Ipv4 => std::net::Ipv4Addr::from(u32::try_from(v).unwrap_or(u32::MAX)).to_string(),
@@ -101,7 +97,7 @@ impl fmt::Display for Packet {
             Some(name) => write!(f, "{name} ")?,
             None => write!(f, "proto {} ", self.protocol)?,
         }
-        let ports = has_ports(self.protocol);
+        let ports = crate::ir::has_ports(self.protocol);
         write!(
             f,
             "{} → {}",

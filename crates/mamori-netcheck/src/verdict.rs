@@ -88,7 +88,7 @@ struct Eval<'a> {
     done: HashMap<String, Outcome>,
     stack: Vec<String>,
     approximated: Vec<Origin>,
-    /// `Some` when the rules that can never match are wanted ([`shadowed_rules`]).
+    /// `Some` when the rules that can never match are wanted ([`table_verdicts`]).
     shadowed: Option<Vec<Origin>>,
     /// Whether to keep which rule accepted which packets ([`ChainVerdict::accepted_by`]): one more
     /// operation on a large set per accepting rule.
@@ -799,17 +799,4 @@ pub fn hook_verdict(
         accepted_by,
         approximated,
     })
-}
-
-/// The rules that can never match: every packet that could reach them, from anywhere the chain is called,
-/// was decided by the rules before them (or no packet matches them at all). Each chain is judged on every
-/// packet that may enter it, so a rule is reported only when no caller could make it match. A rule with a
-/// test the model does not know is judged on what it may match, so it is reported only when even that is
-/// impossible.
-pub fn shadowed_rules(space: &Space, ruleset: &Ruleset) -> Result<Vec<Origin>, VerdictError> {
-    let mut out = Vec::new();
-    for table in &ruleset.tables {
-        out.extend(table_verdicts(space, table, Approx::Permit)?.shadowed);
-    }
-    Ok(out)
 }

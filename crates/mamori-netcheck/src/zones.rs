@@ -633,10 +633,6 @@ fn protocol_number(value: &Scalar) -> Result<Option<u8>, ()> {
 }
 
 /// Protocols whose packets have ports: tcp, udp, dccp, udplite, sctp.
-fn has_ports(protocol: u8) -> bool {
-    matches!(protocol, 6 | 17 | 33 | 132 | 136)
-}
-
 fn port_range(value: &Scalar) -> Option<PortRange> {
     let one = |s: &str| -> Option<u16> {
         let n = s.trim().parse::<u16>().ok()?;
@@ -1266,7 +1262,7 @@ fn read_allows(
         }
         if let Some(first) = a.ports.first() {
             match protocol {
-                Some(proto) if has_ports(proto) => {}
+                Some(proto) if crate::ir::has_ports(proto) => {}
                 Some(proto) => {
                     let name = a
                         .protocol
