@@ -1,12 +1,19 @@
 //! The relay's small authenticated API: the one service through which the LGWAN-side Mamori sees the
 //! quarantine's metadata and asks for releases. Raw originals never leave the relay through it; a release is
-//! a new text-only message delivered by the normal worker.
+//! a new message with the converted form (text, or an image re-encoded as PNG) delivered by the normal worker.
 //!
 //! - `GET /v1/held?recipient=ADDR`: held mail for a recipient, newest first, at most 200 (metadata only).
-//! - `GET /v1/held/{id}`: one held message (404 when unknown or purged).
+//! - `GET /v1/held/{id}[?recipient=ADDR]`: one held message (404 when unknown, purged, or not received by
+//!   the recipient given).
 //! - `POST /v1/held/{id}/parts/{index}/release` with `{"recipient", "approved_by", "reason"}`: converts the
-//!   part to text and spools a new message to that recipient; `{"queued_as": ID}`. Idempotent per part and
-//!   recipient.
+//!   part (text to clean text, an image to a new PNG) and spools a new message to that recipient;
+//!   `{"queued_as": ID}`. Idempotent per part and recipient. An image that does not decode or is over a
+//!   limit is refused with `422` (`image_invalid`, `image_too_large`) and stays in the quarantine.
+//! - `GET /v1/status`: the relay's health for the operations page — queue, dead letters (the newest 50,
+//!   without subjects), held mail, throughput.
+//!
+//! The listener has limits on connections, on the time to send and to handle a request, and on a
+//! connection's life ([`crate::http_guard`]); every answer closes its connection.
 //!
 //! Every request carries `Authorization: Bearer TOKEN` (the token in `--api-token-file`, compared in constant
 //! time); anything else is `401` with no detail. The log names request ids, paths and statuses only.
@@ -31,8 +38,10 @@ use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, watch};
 
-use crate::db::{Held, HeldPart, Release};
-use crate::release::{self, Class, Origin, ReleasePolicy, Rule};
+use crate::db::{DeadLetter, Held, HeldPart, Release, Status};
+use crate::http_guard::{self, ApiLimits};
+use crate::reencode::ImageLimits;
+use crate::release::{self, Class, NotConverted, Origin, ReleasePolicy, Rule};
 use crate::smtp::server::{Inbound, enqueue};
 use crate::spool::{Envelope, Kind, SpoolId};
 
@@ -132,6 +141,7 @@ struct ApiState {
     token_digest: [u8; 32],
     policy: ReleasePolicy,
     max_convert: usize,
+    image_limits: ImageLimits,
     /// The relay's own address, sender of released parts.
     from_address: String,
     /// One release at a time (idempotency without races).
@@ -148,10 +158,11 @@ pub async fn bind(config: &ApiConfig) -> anyhow::Result<(TcpListener, SocketAddr
     Ok((listener, addr))
 }
 
-/// Serves the API until `shutdown` turns true.
+/// Serves the API under `limits` ([`crate::http_guard`]) until `shutdown` turns true.
 pub async fn serve(
     listener: TcpListener,
     config: ApiConfig,
+    limits: ApiLimits,
     inbound: Arc<Inbound>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -161,6 +172,7 @@ pub async fn serve(
         token_digest: Sha256::digest(config.token.as_bytes()).into(),
         policy: config.policy,
         max_convert: config.max_convert,
+        image_limits: ImageLimits::default(),
         releasing: Mutex::new(()),
         requests: AtomicU64::new(0),
     });
@@ -172,10 +184,7 @@ pub async fn serve(
             }
         }
     };
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await
-    {
+    if let Err(e) = http_guard::serve(listener, app, limits, stop).await {
         tracing::error!(error = %e, "the API stopped");
     }
 }
@@ -185,6 +194,7 @@ fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/held", get(list_held))
         .route("/v1/held/{id}", get(one_held))
         .route("/v1/held/{id}/parts/{index}/release", post(release_part))
+        .route("/v1/status", get(status))
         .layer(DefaultBodyLimit::max(16 * 1024))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state)
@@ -353,8 +363,76 @@ async fn one_held(
     };
     let recipient = query.recipient.as_deref().map(str::trim);
     match state.inbound.db.held(&id, recipient).await {
-        Ok(Some(held)) => Json(to_json(&state.policy, held)).into_response(),
+        // Asked for a recipient, it answers only for mail that recipient received.
+        Ok(Some(held))
+            if recipient
+                .is_none_or(|r| held.rcpt_to.iter().any(|to| to.eq_ignore_ascii_case(r))) =>
+        {
+            Json(to_json(&state.policy, held)).into_response()
+        }
+        Ok(Some(_)) => not_found(),
         Ok(None) => not_found(),
+        Err(e) => internal(&e),
+    }
+}
+
+#[derive(Serialize)]
+struct StatusJson {
+    queued: i64,
+    dead: i64,
+    held: i64,
+    delivered_last_hour: i64,
+    delivered_last_day: i64,
+    received_last_hour: i64,
+    oldest_queued_at: Option<DateTime<Utc>>,
+    dead_letters: Vec<DeadLetterJson>,
+}
+
+#[derive(Serialize)]
+struct DeadLetterJson {
+    id: String,
+    received_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    mail_from: String,
+    rcpt_to: Vec<String>,
+    reason: Option<String>,
+}
+
+impl From<Status> for StatusJson {
+    fn from(status: Status) -> Self {
+        Self {
+            queued: status.queued,
+            dead: status.dead,
+            held: status.held,
+            delivered_last_hour: status.delivered_last_hour,
+            delivered_last_day: status.delivered_last_day,
+            received_last_hour: status.received_last_hour,
+            oldest_queued_at: status.oldest_queued_at,
+            dead_letters: status
+                .dead_letters
+                .into_iter()
+                .map(DeadLetterJson::from)
+                .collect(),
+        }
+    }
+}
+
+impl From<DeadLetter> for DeadLetterJson {
+    fn from(dead: DeadLetter) -> Self {
+        Self {
+            id: dead.id.to_string(),
+            received_at: dead.received_at,
+            finished_at: dead.finished_at,
+            mail_from: dead.mail_from,
+            rcpt_to: dead.rcpt_to,
+            reason: dead.reason,
+        }
+    }
+}
+
+async fn status(State(state): State<Arc<ApiState>>) -> Response {
+    match state.inbound.db.status(Utc::now()).await {
+        Ok(status) => Json(StatusJson::from(status)).into_response(),
         Err(e) => internal(&e),
     }
 }
@@ -459,12 +537,22 @@ async fn release_part(
     if let Some(refusal) = refuse(class, rule) {
         return refusal;
     }
-    let Some(converted) = tokio::task::spawn_blocking(move || release::convert(class, &content))
-        .await
-        .ok()
-        .flatten()
-    else {
-        return refuse(class, Rule::NotConvertible).unwrap_or_else(not_found);
+    let limits = state.image_limits;
+    let conversion =
+        match tokio::task::spawn_blocking(move || release::convert(class, &content, &limits)).await
+        {
+            Ok(conversion) => conversion,
+            Err(e) => return internal(&e.into()),
+        };
+    let converted = match conversion {
+        Ok(converted) => converted,
+        Err(NotConverted::NoConverter) => {
+            return refuse(class, Rule::NotConvertible).unwrap_or_else(not_found);
+        }
+        Err(NotConverted::Image(why)) => {
+            tracing::info!(%id, part = index, refused = why.code(), "image not converted");
+            return error(StatusCode::UNPROCESSABLE_ENTITY, why.code(), &why.message());
+        }
     };
     let now = Utc::now();
     let envelope = Envelope {

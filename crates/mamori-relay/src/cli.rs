@@ -232,8 +232,22 @@ async fn status(store: &StoreArgs) -> anyhow::Result<ExitCode> {
     let db = Db::open(&store.database_url()?).await?;
     let status = db.status(Utc::now()).await?;
     println!("queued: {}", status.queued);
+    if let Some(oldest) = status.oldest_queued_at {
+        println!("oldest queued: {}", oldest.to_rfc3339());
+    }
     println!("dead letters: {}", status.dead);
+    println!("held with removed parts: {}", status.held);
+    println!("received in the last hour: {}", status.received_last_hour);
     println!("delivered in the last hour: {}", status.delivered_last_hour);
+    println!("delivered in the last day: {}", status.delivered_last_day);
+    for dead in &status.dead_letters {
+        println!(
+            "dead {} received {}: {}",
+            dead.id,
+            dead.received_at.to_rfc3339(),
+            dead.reason.as_deref().unwrap_or("(no reason recorded)")
+        );
+    }
     db.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -144,12 +144,39 @@ pub struct Due {
     pub attempts: u32,
 }
 
-/// The queue at a glance (`mamori relay status`).
+/// The relay's health at a glance (`mamori relay status`, `GET /v1/status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
+    /// Messages of any kind spooled and not yet delivered.
     pub queued: i64,
+    /// Dead letters.
     pub dead: i64,
+    /// Mail with at least one removed part still in the quarantine (not purged).
+    pub held: i64,
+    /// Messages of any kind (mail, releases, notices) forwarded to the next hop in the last hour and day.
     pub delivered_last_hour: i64,
+    pub delivered_last_day: i64,
+    /// Mail accepted over SMTP in the last hour.
+    pub received_last_hour: i64,
+    /// When the oldest message still queued was received.
+    pub oldest_queued_at: Option<DateTime<Utc>>,
+    /// The newest dead letters, at most [`MAX_DEAD_LISTED`].
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+/// Dead letters listed at most by [`Db::status`].
+pub const MAX_DEAD_LISTED: u32 = 50;
+
+/// A dead letter as the operations page shows it (no subject, no content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub id: SpoolId,
+    pub received_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Empty for the relay's own messages (null sender).
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+    pub reason: Option<String>,
 }
 
 /// The relay's database.
@@ -244,6 +271,25 @@ impl Db {
                 })
             })
             .collect()
+    }
+
+    /// `id` if it is still spooled and due at `now`, with its attempts so far (a list from [`Db::due`] may
+    /// be stale by the time its turn comes).
+    pub async fn still_due(&self, id: &SpoolId, now: DateTime<Utc>) -> anyhow::Result<Option<Due>> {
+        let row = sqlx::query(
+            "SELECT attempts FROM message WHERE id = ? AND state = 'spooled' AND next_attempt_at <= ?",
+        )
+        .bind(id.as_str())
+        .bind(now.timestamp())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Due {
+                id: id.clone(),
+                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+            })
+        })
+        .transpose()
     }
 
     /// What the sanitiser found: the decoded sender and subject, the `X-Mamori-Sanitized` actions and the
@@ -403,22 +449,60 @@ impl Db {
             .transpose()
     }
 
-    /// Queue length, dead letters, and deliveries in the hour before `now`.
+    /// Queue length, dead letters, held mail, throughput in the hour and the day before `now`, and the
+    /// newest dead letters.
     pub async fn status(&self, now: DateTime<Utc>) -> anyhow::Result<Status> {
         let row = sqlx::query(
             "SELECT
                 (SELECT COUNT(*) FROM message WHERE state = 'spooled') AS queued,
                 (SELECT COUNT(*) FROM message WHERE state = 'dead') AS dead,
-                (SELECT COUNT(*) FROM message WHERE state = 'delivered' AND finished_at > ?) AS delivered",
+                (SELECT COUNT(*) FROM message WHERE kind = 'mail' AND parts > 0 AND purged_at IS NULL) AS held,
+                (SELECT COUNT(*) FROM message WHERE state = 'delivered' AND finished_at > ?1) AS delivered_hour,
+                (SELECT COUNT(*) FROM message WHERE state = 'delivered' AND finished_at > ?2) AS delivered_day,
+                (SELECT COUNT(*) FROM message WHERE kind = 'mail' AND received_at > ?1) AS received_hour,
+                (SELECT MIN(received_at) FROM message WHERE state = 'spooled') AS oldest_queued",
         )
         .bind(now.timestamp() - 3600)
+        .bind(now.timestamp() - 86_400)
         .fetch_one(&self.pool)
         .await?;
         Ok(Status {
             queued: row.try_get("queued")?,
             dead: row.try_get("dead")?,
-            delivered_last_hour: row.try_get("delivered")?,
+            held: row.try_get("held")?,
+            delivered_last_hour: row.try_get("delivered_hour")?,
+            delivered_last_day: row.try_get("delivered_day")?,
+            received_last_hour: row.try_get("received_hour")?,
+            oldest_queued_at: row
+                .try_get::<Option<i64>, _>("oldest_queued")?
+                .map(timestamp),
+            dead_letters: self.dead_letters(MAX_DEAD_LISTED).await?,
         })
+    }
+
+    /// The newest dead letters (by when they became dead), at most `limit`.
+    async fn dead_letters(&self, limit: u32) -> anyhow::Result<Vec<DeadLetter>> {
+        let rows = sqlx::query(
+            "SELECT id, received_at, finished_at, mail_from, rcpt_to, last_error FROM message
+             WHERE state = 'dead'
+             ORDER BY COALESCE(finished_at, received_at) DESC, id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let rcpt_to: String = row.try_get("rcpt_to")?;
+                Ok(DeadLetter {
+                    id: SpoolId::parse(row.try_get::<&str, _>("id")?)?,
+                    received_at: timestamp(row.try_get("received_at")?),
+                    finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(timestamp),
+                    mail_from: row.try_get("mail_from")?,
+                    rcpt_to: serde_json::from_str(&rcpt_to).context("rcpt_to in the database")?,
+                    reason: row.try_get("last_error")?,
+                })
+            })
+            .collect()
     }
 
     /// Appends to the relay's own log (operator actions such as exports).

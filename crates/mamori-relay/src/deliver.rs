@@ -116,6 +116,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// One delivery attempt of one message.
 async fn process(inbound: &Inbound, outbound: &Outbound, due: Due) {
+    // The worker's list of due messages was read before it waited for a slot: another attempt may have
+    // delivered this message, or deferred it, in the meantime. Only the database says.
+    let due = match inbound.db.still_due(&due.id, Utc::now()).await {
+        Ok(Some(due)) => due,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(id = %due.id, error = %format!("{e:#}"), "cannot read the queue");
+            return;
+        }
+    };
     let id = due.id;
     let attempt = due.attempts.saturating_add(1);
     let spool = inbound.spool.clone();

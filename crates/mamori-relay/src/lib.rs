@@ -24,8 +24,9 @@
 //!
 //! The LGWAN side never reads the spool: the quarantine page of the web application sees metadata only,
 //! through the relay's small authenticated API ([`api`], `--api-listen`), and asks there for a removed part
-//! to be released: the relay converts the part to text ([`release`]) and delivers it as a new message. Raw
-//! originals never leave the relay through the API.
+//! to be released: the relay converts the part — text to clean text, an image to a new PNG of its pixels
+//! ([`release`], [`reencode`]) — and delivers it as a new message. Raw originals never leave the relay
+//! through the API.
 //!
 //! ## The parts
 //!
@@ -36,8 +37,10 @@
 //!   small SMTP client it forwards with; [`notice`]: the postmaster's notice.
 //! - [`auth_results`]: the `Authentication-Results` of the rebuilt message, carried over from the trusted
 //!   Internet-zone MTA.
-//! - [`api`]: the authenticated API for the LGWAN-side quarantine page; [`release`]: release classes and
-//!   policy, conversion to text, the message that carries a released part.
+//! - [`api`]: the authenticated API for the LGWAN-side quarantine page and the operations page, behind
+//!   [`http_guard`] (connection, time and size limits); [`release`]: release classes and
+//!   policy, conversion, the message that carries a released part; [`reencode`]: images decoded within
+//!   limits and written anew as PNG without metadata.
 //! - [`cli`]: `mamori relay`, `mamori relay status`, `mamori relay export`.
 
 pub mod api;
@@ -45,8 +48,10 @@ pub mod auth_results;
 pub mod cli;
 pub mod db;
 pub mod deliver;
+pub mod http_guard;
 pub mod key;
 pub mod notice;
+pub mod reencode;
 pub mod release;
 pub mod smtp;
 pub mod spool;
@@ -129,6 +134,8 @@ pub struct RelayLimits {
     pub poll: Duration,
     /// How often expired quarantine objects are deleted.
     pub sweep_every: Duration,
+    /// The API listener's limits (`--api-listen`).
+    pub api: http_guard::ApiLimits,
 }
 
 impl Default for RelayLimits {
@@ -148,6 +155,7 @@ impl Default for RelayLimits {
             },
             poll: Duration::from_secs(5),
             sweep_every: Duration::from_secs(3600),
+            api: http_guard::ApiLimits::default(),
         }
     }
 }
@@ -240,6 +248,7 @@ impl Relay {
             tasks.push(tokio::spawn(api::serve(
                 api_listener,
                 api_config,
+                limits.api,
                 inbound.clone(),
                 watch.clone(),
             )));

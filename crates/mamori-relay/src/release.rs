@@ -1,11 +1,12 @@
 //! Releasing a removed part: its class (by the sniffed type), the release policy per class
-//! (`--release-policy`), the conversion to text, and the new message that carries the converted text.
+//! (`--release-policy`), the conversion, and the new message that carries the converted form.
 //!
-//! Only text comes out of the quarantine. A text-like part (decided by what the bytes are, never by the
-//! declared type or the file name) is decoded — UTF-8, Shift_JIS/CP932, EUC-JP or ISO-2022-JP — cleaned of
-//! control, bidirectional and invisible characters, and its links are defanged; HTML is converted to text
-//! first. Images, PDF, Office documents and archives have no converter yet and stay in the quarantine;
-//! executables and scripts never leave it.
+//! Only converted forms come out of the quarantine, never the original bytes. A text-like part (decided by
+//! what the bytes are, never by the declared type or the file name) is decoded — UTF-8, Shift_JIS/CP932,
+//! EUC-JP or ISO-2022-JP — cleaned of control, bidirectional and invisible characters, and its links are
+//! defanged; HTML is converted to text first. An image (PNG, JPEG, GIF) is decoded within limits and its
+//! pixels written as a new PNG without any metadata ([`crate::reencode`]). PDF, Office documents and
+//! archives have no converter yet and stay in the quarantine; executables and scripts never leave it.
 
 use std::path::Path;
 
@@ -15,6 +16,7 @@ use mamori_sanitize::{charset, compose, html, link, text};
 use serde::{Deserialize, Serialize};
 
 use crate::db::{Held, HeldPart};
+use crate::reencode::{self, ImageLimits, ImageRefused, Png};
 use crate::spool::SpoolId;
 
 /// What a removed part is, for the release policy.
@@ -90,7 +92,7 @@ impl Class {
 
     /// Whether a converter exists for the class.
     pub fn convertible(self) -> bool {
-        matches!(self, Self::Text | Self::Html)
+        matches!(self, Self::Text | Self::Html | Self::Image)
     }
 }
 
@@ -132,13 +134,13 @@ pub struct ReleasePolicy {
 }
 
 impl Default for ReleasePolicy {
-    /// Text and HTML on approval; everything else not convertible (until a converter exists); executables
-    /// never.
+    /// Text, HTML and images on approval; everything else not convertible (until a converter exists);
+    /// executables never.
     fn default() -> Self {
         Self {
             text: Rule::OnApproval,
             html: Rule::OnApproval,
-            image: Rule::NotConvertible,
+            image: Rule::OnApproval,
             pdf: Rule::NotConvertible,
             office: Rule::NotConvertible,
             archive: Rule::NotConvertible,
@@ -186,17 +188,17 @@ impl ReleasePolicy {
             bail!("executables are never released; `executable` may only be \"never\"");
         }
         let mut policy = Self::default();
-        for (name, slot, given, convertible) in [
-            ("text", &mut policy.text, c.text, true),
-            ("html", &mut policy.html, c.html, true),
-            ("image", &mut policy.image, c.image, false),
-            ("pdf", &mut policy.pdf, c.pdf, false),
-            ("office", &mut policy.office, c.office, false),
-            ("archive", &mut policy.archive, c.archive, false),
-            ("other", &mut policy.other, c.other, false),
+        for (name, class, slot, given) in [
+            ("text", Class::Text, &mut policy.text, c.text),
+            ("html", Class::Html, &mut policy.html, c.html),
+            ("image", Class::Image, &mut policy.image, c.image),
+            ("pdf", Class::Pdf, &mut policy.pdf, c.pdf),
+            ("office", Class::Office, &mut policy.office, c.office),
+            ("archive", Class::Archive, &mut policy.archive, c.archive),
+            ("other", Class::Other, &mut policy.other, c.other),
         ] {
             let Some(rule) = given else { continue };
-            match (convertible, rule) {
+            match (class.convertible(), rule) {
                 (true, Rule::NotConvertible) => {
                     bail!("`{name}` has a converter: use \"never\" to keep it in the quarantine")
                 }
@@ -224,21 +226,59 @@ impl ReleasePolicy {
     }
 }
 
-/// A part converted to text.
+/// A part in its converted form.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Converted {
-    pub text: String,
-    /// How: e.g. `text (shift_jis) → UTF-8, links defanged`.
-    pub how: String,
+pub enum Converted {
+    /// Clean UTF-8 text; `how` e.g. `text (shift_jis) → UTF-8, links defanged`.
+    Text { text: String, how: String },
+    /// The pixels of an image as a new PNG.
+    Image(Png),
 }
 
-/// Converts a text-like part (`Text` or `Html`) to clean UTF-8 text with its links defanged.
-pub fn convert(class: Class, content: &[u8]) -> Option<Converted> {
+impl Converted {
+    /// How the part was converted, for the released message.
+    pub fn how(&self) -> String {
+        match self {
+            Self::Text { how, .. } => how.clone(),
+            Self::Image(png) => format!(
+                "{} {}×{} → PNG, pixels only, metadata removed / 画素のみ PNG に再変換（メタデータ削除）",
+                png.source, png.width, png.height
+            ),
+        }
+    }
+}
+
+/// Why a part was not converted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotConverted {
+    /// No converter exists for the class.
+    NoConverter,
+    /// The image does not decode or is over a limit.
+    Image(ImageRefused),
+}
+
+/// Converts a part of a class that has a converter: text and HTML to clean UTF-8 text with its links
+/// defanged, an image to a new PNG within `limits`.
+pub fn convert(
+    class: Class,
+    content: &[u8],
+    limits: &ImageLimits,
+) -> Result<Converted, NotConverted> {
+    match class {
+        Class::Text | Class::Html => Ok(convert_text(class, content)),
+        Class::Image => reencode::to_png(content, mamori_sanitize::sniff(content), limits)
+            .map(Converted::Image)
+            .map_err(NotConverted::Image),
+        _ => Err(NotConverted::NoConverter),
+    }
+}
+
+fn convert_text(class: Class, content: &[u8]) -> Converted {
     let (decoded, charset) = charset::decode_guess(content);
-    let (plain, what) = match class {
-        Class::Text => (decoded, "text"),
-        Class::Html => (html::to_text(&decoded).text, "HTML"),
-        _ => return None,
+    let (plain, what) = if class == Class::Html {
+        (html::to_text(&decoded).text, "HTML")
+    } else {
+        (decoded, "text")
     };
     let cleaned = clean(&plain);
     let defanged = link::defang(&cleaned);
@@ -247,10 +287,10 @@ pub fn convert(class: Class, content: &[u8]) -> Option<Converted> {
     } else {
         ""
     };
-    Some(Converted {
+    Converted::Text {
         text: defanged.text,
         how: format!("{what} ({charset}) → UTF-8 text{links}"),
-    })
+    }
 }
 
 /// Keeps the text as it is (blank lines and trailing blanks included: a CSV stays the same CSV) except: line
@@ -266,7 +306,7 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
-/// Everything the released message says about where its text came from.
+/// Everything the released message says about where its content came from.
 pub struct Origin<'a> {
     pub held: &'a Held,
     pub part: &'a HeldPart,
@@ -275,8 +315,10 @@ pub struct Origin<'a> {
     pub reason: &'a str,
 }
 
-/// The message carrying a released part: from the relay's own address to the recipient, one text/plain UTF-8
-/// body (base64) with a short header in Japanese and English and then the converted text.
+/// The message carrying a released part, from the relay's own address to the recipient. A text part: one
+/// text/plain UTF-8 body (base64) with a short header in Japanese and English and then the converted text.
+/// An image: multipart/mixed with that header as the text/plain part and the new PNG as an attachment named
+/// after the original (`.png`).
 pub fn compose_message(
     origin: &Origin<'_>,
     converted: &Converted,
@@ -292,9 +334,20 @@ pub fn compose_message(
     let original_subject = line(held.subject.as_deref().unwrap_or_default());
     let sender = line(held.header_from.as_deref().unwrap_or(&held.mail_from));
     let subject = format!("【無害化済み】{original_subject} — {file_name}");
-    let body = format!(
-        "隔離された添付ファイルを無害化（テキスト化）してお届けします。元のファイルは届きません。\n\
-         A quarantined attachment, sanitised (converted to text). The original file is not delivered.\n\
+    let intro = match converted {
+        Converted::Text { .. } => "隔離された添付ファイルを無害化（テキスト化）してお届けします。元のファイルは届きません。\n\
+             A quarantined attachment, sanitised (converted to text). The original file is not delivered.\n"
+            .to_owned(),
+        Converted::Image(_) => format!(
+            "メッセージ {id} の添付ファイル「{file_name}」を無害化した画像です（画素だけを PNG に再変換し、\
+             メタデータは削除しました）。元のファイルは届きません。\n\
+             A converted image of the part \"{file_name}\" from message {id}: its pixels re-encoded as a new \
+             PNG, without metadata. The original file is not delivered.\n",
+            id = held.id,
+        ),
+    };
+    let summary = format!(
+        "{intro}\
          \n\
          差出人 / original sender: {sender}\n\
          受信日時 / received: {received}\n\
@@ -304,18 +357,14 @@ pub fn compose_message(
          承認者 / approved by: {approved_by}\n\
          理由 / reason: {reason}\n\
          変換 / conversion: {how}\n\
-         原本 / original: {id} part {index}\n\
-         \n\
-         ----------------------------------------------------------------------\n\
-         {text}",
+         原本 / original: {id} part {index}\n",
         received = held.received_at.to_rfc3339(),
         sha256 = part.sha256,
         approved_by = line(origin.approved_by),
         reason = line(origin.reason),
-        how = converted.how,
+        how = converted.how(),
         id = held.id,
         index = part.index,
-        text = converted.text,
     );
     let mut out = String::new();
     out.push_str(&format!(
@@ -330,13 +379,128 @@ pub fn compose_message(
         held.id,
         part.index,
     ));
-    out.push_str(&compose::body(&body.replace('\n', "\r\n")));
+    match converted {
+        Converted::Text { text, .. } => {
+            let body = format!(
+                "{summary}\n\
+                 ----------------------------------------------------------------------\n\
+                 {text}"
+            );
+            out.push_str(&compose::body(&body.replace('\n', "\r\n")));
+        }
+        Converted::Image(png) => {
+            let name = png_file_name(part.file_name.as_deref());
+            out.push_str(&with_image(
+                &summary.replace('\n', "\r\n"),
+                png,
+                &name,
+                new_id,
+            ));
+        }
+    }
     out.into_bytes()
+}
+
+/// A multipart/mixed body: the text, then the PNG as an attachment. Neither part's base64 can contain the
+/// boundary (it has a `.` and `-`, which base64 has not).
+fn with_image(text: &str, png: &Png, name: &str, new_id: &SpoolId) -> String {
+    let boundary = format!("mamori-release.{new_id}");
+    let mut out = format!(
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
+         --{boundary}\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    );
+    out.push_str(&base64_lines(text.as_bytes()));
+    out.push_str(&format!("--{boundary}\r\n"));
+    let mut content_type = vec!["image/png;".to_owned()];
+    content_type.extend(file_name_param("name", name));
+    out.push_str(&compose::fold("Content-Type", &content_type));
+    let mut disposition = vec!["attachment;".to_owned()];
+    disposition.extend(file_name_param("filename", name));
+    out.push_str(&compose::fold("Content-Disposition", &disposition));
+    out.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
+    out.push_str(&base64_lines(&png.bytes));
+    out.push_str(&format!("--{boundary}--\r\n"));
+    out
+}
+
+fn base64_lines(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 76 * 2 + 2);
+    for chunk in encoded.as_bytes().chunks(76) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// The released image's file name: the original's without its extension, plus `.png`; only characters
+/// that are safe in a file name on any system.
+pub fn png_file_name(original: Option<&str>) -> String {
+    let cleaned: String = text::clean_line(original.unwrap_or_default())
+        .0
+        .chars()
+        .filter(|c| {
+            !matches!(
+                c,
+                '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | ';'
+            )
+        })
+        .collect();
+    let cleaned = cleaned.trim().trim_matches('.');
+    let stem = match cleaned.rsplit_once('.') {
+        Some((stem, _)) if !stem.trim().is_empty() => stem.trim(),
+        _ => cleaned,
+    };
+    let stem: String = stem.chars().take(100).collect();
+    if stem.is_empty() {
+        "image.png".to_owned()
+    } else {
+        format!("{stem}.png")
+    }
+}
+
+/// Header tokens for a file name parameter: `param="name"` when the name is ASCII, RFC 2231 otherwise
+/// (`param*=UTF-8''…`, in numbered sections when long).
+fn file_name_param(param: &str, name: &str) -> Vec<String> {
+    if name.is_ascii() {
+        return vec![format!("{param}=\"{name}\"")];
+    }
+    let mut encoded = Vec::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte).to_string());
+        } else {
+            encoded.push(format!("%{byte:02X}"));
+        }
+    }
+    let mut sections: Vec<String> = vec![String::new()];
+    for piece in encoded {
+        if sections.last().is_some_and(|s| s.len() + piece.len() > 45) {
+            sections.push(String::new());
+        }
+        if let Some(last) = sections.last_mut() {
+            last.push_str(&piece);
+        }
+    }
+    if sections.len() == 1 {
+        return vec![format!("{param}*=UTF-8''{}", sections[0])];
+    }
+    let count = sections.len();
+    sections
+        .into_iter()
+        .enumerate()
+        .map(|(index, section)| {
+            let charset = if index == 0 { "UTF-8''" } else { "" };
+            let separator = if index + 1 < count { ";" } else { "" };
+            format!("{param}*{index}*={charset}{section}{separator}")
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]
@@ -382,22 +546,82 @@ mod tests {
     fn shift_jis_text_is_decoded_and_links_defanged() {
         let (bytes, _, _) =
             encoding_rs::SHIFT_JIS.encode("品名,数量\r\n髙橋㈱,3\r\nhttps://example.jp/a\r\n");
-        let converted = convert(Class::Text, &bytes).unwrap();
-        assert_eq!(
-            converted.text,
-            "品名,数量\n髙橋㈱,3\nhxxps://example[.]jp/a\n"
-        );
-        assert!(converted.how.contains("Shift_JIS"), "{}", converted.how);
+        let converted = convert(Class::Text, &bytes, &ImageLimits::default()).unwrap();
+        let Converted::Text { text, how } = converted else {
+            panic!("text expected")
+        };
+        assert_eq!(text, "品名,数量\n髙橋㈱,3\nhxxps://example[.]jp/a\n");
+        assert!(how.contains("Shift_JIS"), "{how}");
     }
 
     #[test]
     fn html_becomes_text_without_script_and_with_links_defanged() {
         let html = "<html><head><script>alert(1)</script></head><body><p>見積</p>\
                     <a href=\"https://evil.example/x\">here</a></body></html>";
-        let converted = convert(Class::Html, html.as_bytes()).unwrap();
-        assert!(converted.text.contains("見積"), "{}", converted.text);
-        assert!(!converted.text.contains("alert"), "{}", converted.text);
-        assert!(!converted.text.contains("https://"), "{}", converted.text);
-        assert!(convert(Class::Pdf, b"%PDF-1.7").is_none());
+        let limits = ImageLimits::default();
+        let Ok(Converted::Text { text, .. }) = convert(Class::Html, html.as_bytes(), &limits)
+        else {
+            panic!("text expected")
+        };
+        assert!(text.contains("見積"), "{text}");
+        assert!(!text.contains("alert"), "{text}");
+        assert!(!text.contains("https://"), "{text}");
+        assert_eq!(
+            convert(Class::Pdf, b"%PDF-1.7", &limits),
+            Err(NotConverted::NoConverter)
+        );
+    }
+
+    #[test]
+    fn images_are_released_on_approval_by_default_and_may_be_refused_by_policy() {
+        assert_eq!(
+            ReleasePolicy::default().rule(Class::Image),
+            Rule::OnApproval
+        );
+        let policy = ReleasePolicy::parse("[classes]\nimage = \"on_request\"\n").unwrap();
+        assert_eq!(policy.rule(Class::Image), Rule::OnRequest);
+        let policy = ReleasePolicy::parse("[classes]\nimage = \"never\"\n").unwrap();
+        assert_eq!(policy.rule(Class::Image), Rule::Never);
+        assert!(ReleasePolicy::parse("[classes]\nimage = \"not_convertible\"\n").is_err());
+    }
+
+    #[test]
+    fn the_png_is_named_after_the_original_without_its_extension() {
+        assert_eq!(png_file_name(Some("写真.JPG")), "写真.png");
+        assert_eq!(png_file_name(Some("scan.2026.gif")), "scan.2026.png");
+        assert_eq!(png_file_name(Some("../../etc/passwd")), "etcpasswd.png");
+        assert_eq!(png_file_name(Some("a\"b;c\r\n.png")), "abc.png");
+        assert_eq!(png_file_name(Some(".jpg")), "jpg.png");
+        assert_eq!(png_file_name(None), "image.png");
+    }
+
+    #[test]
+    fn a_non_ascii_file_name_is_encoded_per_rfc_2231_in_sections_when_long() {
+        assert_eq!(
+            file_name_param("filename", "a b.png"),
+            ["filename=\"a b.png\""]
+        );
+        assert_eq!(
+            file_name_param("filename", "写真.png"),
+            ["filename*=UTF-8''%E5%86%99%E7%9C%9F.png"]
+        );
+        let long = file_name_param("filename", "会議資料の写真（第三回）.png");
+        assert!(long.len() > 1, "{long:?}");
+        assert!(
+            long[0].starts_with("filename*0*=UTF-8''%E4%BC%9A"),
+            "{long:?}"
+        );
+        assert!(long[1].starts_with("filename*1*=%"), "{long:?}");
+        let tokens = [vec!["attachment;".to_owned()], long].concat();
+        let header = compose::fold("Content-Disposition", &tokens).replace("\r\n", "");
+        let parsed = mamori_sanitize::params::parse(
+            header.trim_start_matches("Content-Disposition:").as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.param("filename"),
+            Some("会議資料の写真（第三回）.png")
+        );
     }
 }

@@ -82,8 +82,8 @@ pub enum Kind {
     Mail,
     /// A notice the relay wrote to the postmaster: forwarded as it is.
     Notice,
-    /// A removed part, converted to text and released through the API: written by the relay, forwarded as it
-    /// is.
+    /// A removed part in its converted form (text, or a PNG re-encoded from an image), released through the
+    /// API: written by the relay, forwarded as it is.
     Release,
 }
 

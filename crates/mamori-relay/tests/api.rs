@@ -325,6 +325,16 @@ async fn the_api_lists_metadata_and_releases_a_csv_as_text_and_nothing_else() {
     let one = get(api, &format!("/v1/held/{id}")).await;
     assert_eq!(one.status, 200);
     assert_eq!(one.json()["parts"], held["parts"]);
+    // Asked for a recipient, one message is shown only to a recipient of it (any letter case).
+    let as_recipient = get(api, &format!("/v1/held/{id}?recipient=Taro@City.Example")).await;
+    assert_eq!(as_recipient.status, 200);
+    assert_eq!(as_recipient.json()["parts"], held["parts"]);
+    assert_eq!(
+        get(api, &format!("/v1/held/{id}?recipient=jiro@city.example"))
+            .await
+            .status,
+        404
+    );
     assert_eq!(
         get(api, "/v1/held/20261126T000000-0000000000000000")
             .await
@@ -442,5 +452,536 @@ fn a_token_file_others_can_read_or_a_short_token_is_refused() {
     assert_eq!(load_token(&path).unwrap(), TOKEN);
     std::fs::write(&path, "short-token\n").unwrap();
     assert!(load_token(&path).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// CRC-32 (IEEE) as PNG chunks carry it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffff_u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(kind);
+    chunk.extend_from_slice(data);
+    chunk.extend_from_slice(&crc32(&chunk[4..]).to_be_bytes());
+    chunk
+}
+
+/// The chunk types of a PNG, in order.
+fn png_chunks(png: &[u8]) -> Vec<String> {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let mut at = 8;
+    let mut kinds = Vec::new();
+    while at + 8 <= png.len() {
+        let length = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+        kinds.push(String::from_utf8_lossy(&png[at + 4..at + 8]).into_owned());
+        at += 12 + length;
+    }
+    kinds
+}
+
+/// A picture no encoder can make smaller than its pixels.
+fn noise(width: u32, height: u32) -> image::RgbImage {
+    let mut state = 0x9e37_79b9_u32;
+    image::RgbImage::from_fn(width, height, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [a, b, c, _] = state.to_le_bytes();
+        image::Rgb([a, b, c])
+    })
+}
+
+/// A PNG of `picture` with a tEXt chunk (and a tIME) after its header.
+fn png_with_text(picture: &image::RgbImage) -> Vec<u8> {
+    let mut plain = Vec::new();
+    image::DynamicImage::ImageRgb8(picture.clone())
+        .write_with_encoder(image::codecs::png::PngEncoder::new(&mut plain))
+        .unwrap();
+    let header_end = 8 + 25;
+    let mut png = plain[..header_end].to_vec();
+    png.extend(png_chunk(b"tEXt", b"Comment\0PNG-TEXT-MARKER-5d1e"));
+    png.extend(png_chunk(b"tIME", &[0x07, 0xea, 11, 26, 10, 0, 0]));
+    png.extend_from_slice(&plain[header_end..]);
+    png
+}
+
+/// A JPEG of `picture` with an EXIF segment: a description (a marker) and orientation 6 (turn 90°
+/// clockwise to display).
+fn jpeg_with_exif(picture: &image::RgbImage) -> Vec<u8> {
+    let mut plain = Vec::new();
+    image::DynamicImage::ImageRgb8(picture.clone())
+        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut plain, 90,
+        ))
+        .unwrap();
+    let description = b"EXIF-MARKER-9b2f GPS 35.6895N 139.6917E\0";
+    let mut tiff = b"MM\0\x2a\0\0\0\x08\0\x02".to_vec();
+    tiff.extend_from_slice(&[0x01, 0x0e, 0, 2]);
+    tiff.extend_from_slice(&(description.len() as u32).to_be_bytes());
+    tiff.extend_from_slice(&38u32.to_be_bytes());
+    tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]);
+    tiff.extend_from_slice(&[0, 0, 0, 0]);
+    tiff.extend_from_slice(description);
+    let mut segment = b"Exif\0\0".to_vec();
+    segment.extend(tiff);
+    let mut jpeg = plain[..2].to_vec();
+    jpeg.extend_from_slice(&[0xff, 0xe1]);
+    jpeg.extend_from_slice(&((segment.len() + 2) as u16).to_be_bytes());
+    jpeg.extend(segment);
+    jpeg.extend_from_slice(&plain[2..]);
+    jpeg
+}
+
+/// An animated GIF: a red frame, then a blue one.
+fn animated_gif() -> Vec<u8> {
+    let mut gif = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(&mut gif);
+        encoder
+            .set_repeat(image::codecs::gif::Repeat::Infinite)
+            .unwrap();
+        for colour in [[255, 0, 0, 255], [0, 0, 255, 255]] {
+            let frame = image::RgbaImage::from_pixel(16, 16, image::Rgba(colour));
+            encoder.encode_frame(image::Frame::new(frame)).unwrap();
+        }
+    }
+    gif
+}
+
+/// A decompression bomb: a PNG of a few dozen bytes whose header claims 100000×100000 pixels.
+fn png_bomb() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = 100_000u32.to_be_bytes().to_vec();
+    header.extend_from_slice(&100_000u32.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    png.extend(png_chunk(b"IHDR", &header));
+    png.extend(png_chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
+    png.extend(png_chunk(b"IEND", &[]));
+    png
+}
+
+/// The most memory this process has used so far, in kB (Linux).
+fn peak_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether any 32-byte window of `original` appears in `delivered`, raw or in its base64-decoded body.
+fn carries_bytes_of(delivered: &[u8], original: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(delivered);
+    let decoded: Vec<u8> = text
+        .split("\r\n\r\n")
+        .filter_map(|block| {
+            let compact: String = block.split_whitespace().collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .ok()
+        })
+        .flatten()
+        .collect();
+    original
+        .chunks(32)
+        .filter(|w| w.len() == 32)
+        .any(|w| contains(delivered, w) || contains(&decoded, w))
+}
+
+#[tokio::test]
+async fn images_are_released_as_a_new_png_of_their_pixels_and_bombs_and_broken_files_are_refused() {
+    let sink = Sink::start(Behaviour::default()).await;
+    let dir = temp_dir("api-images");
+    let relay = Relay::start(config(&dir, sink.addr)).await.unwrap();
+    let api = relay.api_addr().expect("the API listens");
+
+    let photo = noise(64, 48);
+    let png = png_with_text(&photo);
+    let jpeg = jpeg_with_exif(&photo);
+    let gif = animated_gif();
+    let bomb = png_bomb();
+    let truncated = png[..png.len() / 2].to_vec();
+    let attachments: [(&str, &str, &[u8]); 5] = [
+        ("図面.png", "image/png", &png),
+        ("photo.JPG", "image/jpeg", &jpeg),
+        ("anim.gif", "image/gif", &gif),
+        ("bomb.png", "image/png", &bomb),
+        ("cut.png", "image/png", &truncated),
+    ];
+    let id = send(&relay, &mail("写真の送付", &attachments)).await;
+
+    // The normal path carries no attachment: one text/plain part, no byte of any image.
+    let arrived = sink.wait_for(1, 10).await;
+    let sanitised =
+        mamori_sanitize::parse(&arrived[0].data, &mamori_sanitize::Limits::default()).unwrap();
+    let leaves = sanitised.root.leaves();
+    assert_eq!(leaves.len(), 1);
+    assert_eq!(leaves[0].content_type.value, "text/plain");
+    for (name, _, bytes) in &attachments {
+        assert!(!carries_bytes_of(&arrived[0].data, bytes), "{name}");
+    }
+
+    let held = get(api, &format!("/v1/held/{id}")).await.json();
+    let parts = held["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 5, "{held}");
+    for part in &parts[..3] {
+        assert_eq!(part["class"], "image", "{part}");
+        assert_eq!(part["release"], "on_approval", "{part}");
+    }
+
+    // The bomb and the truncated PNG: 422, nothing sent, and the bomb was not decoded.
+    let before = peak_kb();
+    let started = std::time::Instant::now();
+    let refused = release(api, &id, 4, "taro@city.example").await;
+    assert_eq!(
+        refused.status,
+        422,
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    assert_eq!(refused.json()["error"], "image_too_large");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    if let (Some(before), Some(after)) = (before, peak_kb()) {
+        assert!(after < before + 64 * 1024, "peak {before} kB → {after} kB");
+    }
+    let broken = release(api, &id, 5, "taro@city.example").await;
+    assert_eq!(broken.status, 422);
+    assert_eq!(broken.json()["error"], "image_invalid");
+    assert!(
+        broken.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("quarantine")
+    );
+
+    // The three images: each a new message with a text part and a PNG of the pixels only.
+    for index in 1..=3 {
+        let answer = release(api, &id, index, "taro@city.example").await;
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+    let arrived = sink.wait_for(4, 10).await;
+    assert_eq!(arrived.len(), 4, "no message for a refused image");
+    let released = |index: usize| {
+        arrived
+            .iter()
+            .find(|m| m.header("X-Mamori-Released-From") == Some(format!("{id} part {index}")))
+            .unwrap_or_else(|| panic!("part {index} released"))
+    };
+    let png_of = |index: usize, name: &str| {
+        let mail = released(index);
+        let parsed =
+            mamori_sanitize::parse(&mail.data, &mamori_sanitize::Limits::default()).unwrap();
+        assert!(!parsed.is_ambiguous());
+        assert_eq!(parsed.root.content_type.value, "multipart/mixed");
+        let leaves = parsed.root.leaves();
+        assert_eq!(leaves.len(), 2);
+        assert_eq!(leaves[0].content_type.value, "text/plain");
+        let notice = String::from_utf8(leaves[0].decoded().to_vec()).unwrap();
+        assert!(notice.contains("A converted image of the part"), "{notice}");
+        assert!(notice.contains(&id), "{notice}");
+        assert!(notice.contains("を無害化した画像です"), "{notice}");
+        assert_eq!(leaves[1].content_type.value, "image/png");
+        assert!(leaves[1].is_attachment());
+        assert_eq!(leaves[1].file_name(), Some(name));
+        let bytes = leaves[1].decoded().to_vec();
+        let chunks = png_chunks(&bytes);
+        assert!(
+            chunks
+                .iter()
+                .all(|c| ["IHDR", "IDAT", "IEND"].contains(&c.as_str())),
+            "{chunks:?}"
+        );
+        bytes
+    };
+
+    let from_png = png_of(1, "図面.png");
+    assert!(!contains(&from_png, b"PNG-TEXT-MARKER"));
+    assert_eq!(image::load_from_memory(&from_png).unwrap().to_rgb8(), photo);
+    assert!(
+        !carries_bytes_of(&released(1).data, &png[33..]),
+        "not the original bytes"
+    );
+    assert!(contains(
+        &released(1).data,
+        b"filename*=UTF-8''%E5%9B%B3%E9%9D%A2.png"
+    ));
+
+    let from_jpeg = png_of(2, "photo.png");
+    assert!(!contains(&from_jpeg, b"EXIF-MARKER"));
+    assert!(!contains(&from_jpeg, b"Exif"));
+    let decoded_jpeg = image::load_from_memory(&jpeg).unwrap().rotate90().to_rgb8();
+    let converted = image::load_from_memory(&from_jpeg).unwrap().to_rgb8();
+    assert_eq!(converted.dimensions(), (48, 64), "orientation applied");
+    assert_eq!(converted, decoded_jpeg);
+
+    let from_gif = image::load_from_memory(&png_of(3, "anim.png"))
+        .unwrap()
+        .to_rgba8();
+    assert_eq!(from_gif.dimensions(), (16, 16));
+    assert!(
+        from_gif.pixels().all(|p| p.0 == [255, 0, 0, 255]),
+        "the first frame"
+    );
+
+    relay.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_status_shows_the_queue_dead_letters_held_mail_and_throughput() {
+    let sink = Sink::start(Behaviour {
+        temporary_failures: 10_000,
+        reject: vec!["nobody@city.example".into()],
+    })
+    .await;
+    let dir = temp_dir("api-status");
+    let mut config = config(&dir, sink.addr);
+    config.limits.retry.max_attempts = 10_000;
+    let relay = Relay::start(config).await.unwrap();
+    let api = relay.api_addr().expect("the API listens");
+
+    let empty = get(api, "/v1/status").await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(
+        empty.json(),
+        serde_json::json!({
+            "queued": 0, "dead": 0, "held": 0, "delivered_last_hour": 0, "delivered_last_day": 0,
+            "received_last_hour": 0, "oldest_queued_at": null, "dead_letters": [],
+        })
+    );
+    assert_eq!(http(api, "GET", "/v1/status", None, None).await.status, 401);
+
+    // One mail refused for good (a dead letter), one with an attachment the next hop keeps deferring.
+    let (mut client, _) = Client::connect(relay.local_addr()).await;
+    let answer = client
+        .send_mail(
+            "sender@example.jp",
+            &["nobody@city.example"],
+            b"From: sender@example.jp\r\nTo: nobody@city.example\r\nSubject: x\r\n\r\nhello\r\n",
+        )
+        .await;
+    client.command("QUIT").await;
+    let dead_id = queued_id(&answer);
+    let held_id = send(&relay, &mail("資料", &[("a.csv", "text/csv", b"a,b\r\n")])).await;
+
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        status = get(api, "/v1/status").await.json();
+        if status["dead"] == 1 && status["held"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let keys: Vec<&str> = status
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        [
+            "dead",
+            "dead_letters",
+            "delivered_last_day",
+            "delivered_last_hour",
+            "held",
+            "oldest_queued_at",
+            "queued",
+            "received_last_hour"
+        ]
+    );
+    assert_eq!(status["dead"], 1, "{status}");
+    assert_eq!(status["held"], 1, "{status}");
+    // The deferred mail, and the postmaster's notice about the dead letter (deferred too).
+    assert_eq!(status["queued"], 2, "{status}");
+    assert_eq!(status["received_last_hour"], 2, "{status}");
+    assert_eq!(status["delivered_last_hour"], 0, "{status}");
+    assert_eq!(status["delivered_last_day"], 0, "{status}");
+    let oldest = status["oldest_queued_at"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(oldest).is_ok() && oldest.ends_with('Z'),
+        "{oldest}"
+    );
+    let dead = status["dead_letters"].as_array().unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["id"], dead_id.as_str());
+    assert_eq!(dead[0]["mail_from"], "sender@example.jp");
+    assert_eq!(
+        dead[0]["rcpt_to"],
+        serde_json::json!(["nobody@city.example"])
+    );
+    assert!(
+        dead[0]["reason"].as_str().unwrap().contains("550 5.1.1"),
+        "{status}"
+    );
+    for key in ["received_at", "finished_at"] {
+        let at = dead[0][key].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{at}");
+    }
+    assert_ne!(held_id, dead_id);
+
+    // The database says the same (what `mamori relay status` prints).
+    let db = relay.db();
+    let from_db = db.status(chrono::Utc::now()).await.unwrap();
+    assert_eq!(from_db.dead_letters[0].id.as_str(), dead_id);
+    assert_eq!(from_db.queued, 2);
+
+    relay.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A relay whose API gives a client `read_timeout` to send a request, and serves `max_connections` at once.
+async fn relay_with_api_limits(
+    name: &str,
+    read_timeout: Duration,
+    max_connections: usize,
+) -> (Relay, SocketAddr, std::path::PathBuf) {
+    let dir = temp_dir(name);
+    let mut config = config(&dir, "127.0.0.1:9".parse().unwrap());
+    config.limits.api.read_timeout = read_timeout;
+    config.limits.api.max_connections = max_connections;
+    let relay = Relay::start(config).await.unwrap();
+    let api = relay.api_addr().expect("the API listens");
+    (relay, api, dir)
+}
+
+/// Sends `at_once`, then `slowly` one byte at a time `pause` apart, until the server closes the connection;
+/// returns what it answered and when it closed (from the connection).
+async fn trickle(
+    api: SocketAddr,
+    at_once: &[u8],
+    slowly: &[u8],
+    pause: Duration,
+) -> (String, Duration) {
+    let stream = TcpStream::connect(api).await.unwrap();
+    let started = std::time::Instant::now();
+    let (mut reader, mut writer) = stream.into_split();
+    writer.write_all(at_once).await.unwrap();
+    let read = tokio::spawn(async move {
+        let mut answer = Vec::new();
+        let _ =
+            tokio::time::timeout(Duration::from_secs(15), reader.read_to_end(&mut answer)).await;
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
+    });
+    for byte in slowly {
+        if read.is_finished() || writer.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+    }
+    read.await.unwrap()
+}
+
+#[tokio::test]
+async fn a_client_sending_its_request_slowly_is_cut_off_at_the_read_timeout() {
+    let (relay, api, dir) = relay_with_api_limits("api-slow", Duration::from_secs(1), 32).await;
+
+    // Slowloris: the head, a byte every 100 ms (it would take 9 s).
+    let head =
+        format!("GET /v1/status HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {TOKEN}\r\n\r\n");
+    let (answer, closed_after) =
+        trickle(api, b"", head.as_bytes(), Duration::from_millis(100)).await;
+    assert!(closed_after < Duration::from_secs(3), "{closed_after:?}");
+    assert!(
+        closed_after >= Duration::from_millis(900),
+        "{closed_after:?}"
+    );
+    assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // The head at once, the body a byte every 100 ms.
+    let body =
+        serde_json::json!({"recipient": "taro@city.example", "approved_by": "x", "reason": "y"})
+            .to_string();
+    let request = format!(
+        "POST /v1/held/20261126T000000-0000000000000000/parts/1/release HTTP/1.1\r\nHost: relay\r\n\
+         Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let (answer, closed_after) = trickle(
+        api,
+        request.as_bytes(),
+        body.as_bytes(),
+        Duration::from_millis(100),
+    )
+    .await;
+    assert!(closed_after < Duration::from_secs(3), "{closed_after:?}");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+
+    // A client that sends in time is answered, and the connection closes after the answer.
+    let status = get(api, "/v1/status").await;
+    assert_eq!(status.status, 200);
+    assert!(
+        status
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"),
+        "{}",
+        status.head
+    );
+
+    relay.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn idle_connections_over_the_limit_delay_a_fresh_request_only_until_the_read_timeout() {
+    let (relay, api, dir) = relay_with_api_limits("api-idle", Duration::from_secs(1), 4).await;
+
+    // Four connections take every slot and send nothing.
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(api).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // The fifth waits in the backlog until the idle ones are cut off, then is served.
+    let started = std::time::Instant::now();
+    let answer = get(api, "/v1/status").await;
+    assert_eq!(answer.status, 200);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(500),
+        "{waited:?}: it should have waited for a slot"
+    );
+    assert!(waited < Duration::from_secs(4), "{waited:?}");
+    for mut stream in idle {
+        let mut rest = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut rest)).await;
+        assert!(
+            matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+            "the idle connection was closed"
+        );
+    }
+
+    relay.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
