@@ -294,6 +294,34 @@ test('journey: admin signs in, enrols TOTP, sees the org tree, switches to Engli
     await page.waitForLoadState('load');
     assert.match(pathname(), /^\/network\/runs\/\d+$/, `a run links to its page, got ${page.url()}`);
     assert.match(await page.locator('main').innerText(), /[0-9a-f]{64}/, 'the run lists its inputs\' SHA-256');
+
+    // 3d. 無害化通信: the demo's relay held a mail for 市民課 with four attachments, and its member asked for the
+    // CSV. The administrator approves it here; the relay converts it and sends it on. Its health page counts
+    // what went through.
+    resp = await page.goto(`${baseUrl}/quarantine/requests`);
+    assert.equal(resp.status(), 200);
+    assert.equal(await h1(), '取り出し申請の承認');
+    const request = page.locator('main section.held').filter({ hasText: '見積書.csv' }).first();
+    assert.ok((await request.innerText()).includes('見積金額を課内で確認するため'), 'the approver sees the reason');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'quarantine-requests.png'), fullPage: true });
+    await request.locator('input[name="note"]').fill('業務上必要と確認');
+    await submit('main section.held button[value="approve"]');
+    assert.equal(pathname(), '/quarantine/requests');
+    assert.equal(
+      (await page.locator('main .notice').innerText()).trim(),
+      '承認し、中継が変換して送りました。',
+      'the relay converted and sent the approved CSV',
+    );
+    // The release is delivered in the background: look again for a few seconds.
+    let relay = '';
+    for (let i = 0; i < 20 && !/配送（直近 24 時間）\s*4/.test(relay); i++) {
+      if (i > 0) await page.waitForTimeout(250);
+      resp = await page.goto(`${baseUrl}/network/relay`);
+      assert.equal(resp.status(), 200);
+      relay = await page.locator('main dl').first().innerText();
+    }
+    assert.match(relay, /配送（直近 24 時間）\s*4/, `three demo mails and the release delivered: ${relay}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'relay.png'), fullPage: true });
     await page.goto(`${baseUrl}/org`);
 
     // 4. Switch to English.

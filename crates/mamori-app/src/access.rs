@@ -118,6 +118,25 @@ pub struct NetworkOperator {
     pub municipality_id: i64,
 }
 
+/// May see what the mail relay holds for their own address and ask for a part (staff of the city with a staff
+/// record; an outsider's account has no mailbox in the city's LGWAN).
+#[derive(Debug, Clone, Copy)]
+pub struct MailRecipient {
+    pub municipality_id: i64,
+    pub staff_id: i64,
+}
+
+/// May approve or refuse requests to release quarantined parts of the staff within reach: the CISO, 統括 and
+/// system administrators for everyone; holders of the role the city names (情報セキュリティ管理者 by default)
+/// for the staff of their units.
+#[derive(Debug, Clone)]
+pub struct ReleaseApprover {
+    pub municipality_id: i64,
+    pub reach: Reach,
+    /// Their own staff record: nobody approves their own request.
+    pub staff_id: Option<i64>,
+}
+
 impl NetworkOperator {
     /// The command line and the demo act with the server's own authority.
     pub fn for_cli(municipality_id: i64) -> Self {
@@ -259,6 +278,51 @@ impl Actor {
             .then_some(NetworkOperator {
                 municipality_id: self.municipality_id,
             })
+    }
+
+    pub fn mail_recipient(&self) -> Option<MailRecipient> {
+        match (self.outsider, self.staff_id) {
+            (false, Some(staff_id)) => Some(MailRecipient {
+                municipality_id: self.municipality_id,
+                staff_id,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Who decides releases from the quarantine, given the role the city names as approver
+    /// (`quarantine::Settings::approver_role`).
+    pub fn release_approver(&self, approver_role: StatutoryRole) -> Option<ReleaseApprover> {
+        if self.outsider {
+            return None;
+        }
+        let everyone = self.system_admin
+            || self.holds(StatutoryRole::Ciso)
+            || self.holds(StatutoryRole::ChiefOfficer)
+            || (self.holds(approver_role)
+                && !matches!(
+                    approver_role,
+                    StatutoryRole::BureauOfficer | StatutoryRole::DivisionManager
+                ));
+        let reach = if everyone {
+            Reach::All
+        } else {
+            let posts: Vec<String> = self
+                .roles
+                .iter()
+                .filter(|r| r.role == approver_role)
+                .map(|r| r.tree_path.clone())
+                .collect();
+            if posts.is_empty() {
+                return None;
+            }
+            Reach::Subtrees(posts)
+        };
+        Some(ReleaseApprover {
+            municipality_id: self.municipality_id,
+            reach,
+            staff_id: self.staff_id,
+        })
     }
 
     /// Whose staff records, role assignments and facilities this person may read.

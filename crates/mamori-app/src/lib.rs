@@ -14,6 +14,7 @@ pub mod identity;
 pub mod org;
 pub mod paging;
 pub mod policy_doc;
+pub mod quarantine;
 pub mod roles;
 pub mod settings;
 pub mod sheet;
@@ -45,6 +46,9 @@ pub struct Config {
     /// A folder of the city's own catalogue files (`classification/*.toml`), read at start beside the
     /// schemes Mamori ships. A file with a shipped scheme's id replaces it (edited texts).
     pub catalog_dir: Option<std::path::PathBuf>,
+    /// The 無害化 relay's API (`mamori serve --relay-api`): the quarantine page and the relay's health. Without
+    /// it those pages say that no relay is configured.
+    pub relay: Option<quarantine::relay::RelayClient>,
 }
 
 impl Default for Config {
@@ -54,6 +58,7 @@ impl Default for Config {
             session_absolute: chrono::Duration::hours(12),
             argon2: argon2::Params::default(),
             catalog_dir: None,
+            relay: None,
         }
     }
 }

@@ -79,10 +79,15 @@ pub enum Action {
     ZoneMapUploaded,
     DeviceConfigUploaded,
     NetcheckRun,
+    ReleaseRequested,
+    ReleaseApproved,
+    ReleaseRefused,
+    PartReleased,
+    ReleaseFailed,
 }
 
 impl Action {
-    pub const ALL: [Action; 51] = [
+    pub const ALL: [Action; 56] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::AccountLocked,
@@ -134,6 +139,11 @@ impl Action {
         Action::ZoneMapUploaded,
         Action::DeviceConfigUploaded,
         Action::NetcheckRun,
+        Action::ReleaseRequested,
+        Action::ReleaseApproved,
+        Action::ReleaseRefused,
+        Action::PartReleased,
+        Action::ReleaseFailed,
     ];
 
     /// (stable text code, stable number).
@@ -190,6 +200,11 @@ impl Action {
             Action::ZoneMapUploaded => ("network.zone_map_uploaded", 8221),
             Action::DeviceConfigUploaded => ("network.config_uploaded", 8222),
             Action::NetcheckRun => ("network.netcheck_run", 8223),
+            Action::ReleaseRequested => ("quarantine.requested", 8301),
+            Action::ReleaseApproved => ("quarantine.approved", 8302),
+            Action::ReleaseRefused => ("quarantine.refused", 8303),
+            Action::PartReleased => ("quarantine.released", 8304),
+            Action::ReleaseFailed => ("quarantine.release_failed", 8305),
         }
     }
 

@@ -15,6 +15,7 @@ mod pages_changes;
 mod pages_compliance;
 mod pages_network;
 mod pages_org;
+mod pages_quarantine;
 mod pages_zones;
 mod security;
 
@@ -172,6 +173,21 @@ fn routes() -> Router<Arc<AppState>> {
         .route("/network/segments", get(pages_network::segments))
         .route("/network/runs", get(pages_network::runs))
         .route("/network/runs/{id}", get(pages_network::run_show))
+        .route("/network/relay", get(pages_quarantine::relay))
+        .route("/quarantine", get(pages_quarantine::inbox))
+        .route(
+            "/quarantine/{id}/parts/{index}/request",
+            post(pages_quarantine::request),
+        )
+        .route("/quarantine/requests", get(pages_quarantine::requests))
+        .route(
+            "/quarantine/requests/{id}/decide",
+            post(pages_quarantine::decide),
+        )
+        .route(
+            "/quarantine/settings",
+            post(pages_quarantine::update_settings),
+        )
         .route("/compliance", get(pages_compliance::overview))
         .route("/compliance/findings", get(pages_compliance::findings))
         .route("/compliance/findings/export", get(pages_compliance::export))

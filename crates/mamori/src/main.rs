@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 mod check;
+mod demo_relay;
 mod netcheck;
 mod policy;
 mod relay;
@@ -73,6 +74,14 @@ impl Db {
     /// The app over a migrated database. The audit key is created only while the chain is empty: a missing
     /// key for an existing chain is an error, never silently replaced.
     async fn app(&self) -> anyhow::Result<App> {
+        self.app_with(None).await
+    }
+
+    /// The app, with the 無害化 relay's API when one is given.
+    async fn app_with(
+        &self,
+        relay: Option<mamori_app::quarantine::relay::RelayClient>,
+    ) -> anyhow::Result<App> {
         let store = self.open().await?;
         store.migrate().await?;
         if store.backend() == mamori_store::Backend::Sqlite {
@@ -87,6 +96,7 @@ impl Db {
         })?;
         let config = Config {
             catalog_dir: Some(self.data_dir.join("catalog")),
+            relay,
             ..Config::default()
         };
         Ok(App::new(store, key, config)?)
@@ -107,6 +117,13 @@ enum Command {
         /// Mark cookies Secure (set when Mamori is served over TLS by a reverse proxy).
         #[arg(long, env = "MAMORI_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// The 無害化 relay's API (`http://HOST:PORT`, the relay's --api-listen): the quarantine page and the
+        /// relay's health. Needs --relay-token-file.
+        #[arg(long, env = "MAMORI_RELAY_API", requires = "relay_token_file")]
+        relay_api: Option<String>,
+        /// File holding the relay API's bearer token (the relay's --api-token-file; readable by its owner only).
+        #[arg(long, env = "MAMORI_RELAY_TOKEN_FILE", requires = "relay_api")]
+        relay_token_file: Option<PathBuf>,
     },
     /// Apply database migrations.
     Migrate {
@@ -376,7 +393,18 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             listen,
             demo: with_demo,
             secure_cookies,
-        } => serve(db, &listen, with_demo, secure_cookies).await?,
+            relay_api,
+            relay_token_file,
+        } => {
+            let relay = match (relay_api, relay_token_file) {
+                (Some(api), Some(file)) => Some(
+                    mamori_app::quarantine::relay::RelayClient::from_token_file(&api, &file)
+                        .map_err(anyhow::Error::msg)?,
+                ),
+                _ => None,
+            };
+            serve(db, &listen, with_demo, secure_cookies, relay).await?
+        }
         Command::Migrate { db } => {
             let store = db.open().await?;
             store.migrate().await?;
@@ -540,14 +568,35 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-async fn serve(db: Db, listen: &str, with_demo: bool, secure_cookies: bool) -> anyhow::Result<()> {
-    let app = db.app().await?;
+async fn serve(
+    db: Db,
+    listen: &str,
+    with_demo: bool,
+    secure_cookies: bool,
+    relay: Option<mamori_app::quarantine::relay::RelayClient>,
+) -> anyhow::Result<()> {
+    // The demo brings its own relay unless one is given, so the quarantine pages have mail to show.
+    let (demo_relay, relay) = match relay {
+        None if with_demo => {
+            let (demo_relay, client) = demo_relay::start(&db.data_dir).await?;
+            (Some(demo_relay), Some(client))
+        }
+        given => (None, given),
+    };
+    let app = db.app_with(relay.clone()).await?;
     if with_demo && org::first_municipality(app.store().conn()).await?.is_none() {
         demo::load(&app).await?;
         println!("Loaded the demo municipality サンプル市. Sign in with:");
         for l in demo::LOGINS {
             println!("  {:<10} {:<20} {}", l.login, l.password, l.what);
         }
+    }
+    if let (Some(demo_relay), Some(client)) = (&demo_relay, &relay) {
+        demo_relay::seed(&app, demo_relay, client).await?;
+        println!(
+            "The demo's sanitising relay takes SMTP on {} (mail for @city.sample.lg.jp).",
+            demo_relay.local_addr()
+        );
     }
     let router = mamori_web::router(app.clone(), mamori_web::WebOptions { secure_cookies })
         .map_err(anyhow::Error::msg)?;
@@ -579,6 +628,9 @@ async fn serve(db: Db, listen: &str, with_demo: bool, secure_cookies: bool) -> a
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    if let Some(demo_relay) = demo_relay {
+        demo_relay.shutdown().await;
+    }
     Ok(())
 }
 

@@ -20,6 +20,7 @@ pub mod policy_clause;
 pub mod policy_exception;
 pub mod policy_version;
 pub mod recovery_code;
+pub mod release_request;
 pub mod role_assignment;
 pub mod session;
 pub mod setting;

@@ -9,6 +9,7 @@ mod m0003_assets;
 mod m0004_asset_list_cover;
 mod m0005_compliance;
 mod m0006_zones;
+mod m0007_quarantine;
 
 /// A foreign key from `from.col` to `to.id`.
 fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_asset_list_cover::Migration),
             Box::new(m0005_compliance::Migration),
             Box::new(m0006_zones::Migration),
+            Box::new(m0007_quarantine::Migration),
         ]
     }
 }

@@ -133,6 +133,11 @@ pub fn now() -> u64 {
 
 impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
+        TestServer::start_with(backend, Config::default()).await
+    }
+
+    /// A server whose app has these settings (a relay's API, …).
+    pub async fn start_with(backend: Backend, config: Config) -> TestServer {
         let dir = scratch();
         let url = match backend {
             Backend::Sqlite => {
@@ -156,7 +161,7 @@ impl TestServer {
         };
         let store = Store::connect(&url).await.unwrap();
         let key = AuditKey::load(&dir.join("audit.key"), false).unwrap();
-        let app = App::new(store, key, Config::default()).unwrap();
+        let app = App::new(store, key, config).unwrap();
         let router = mamori_web::router(app.clone(), mamori_web::WebOptions::default()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
