@@ -56,9 +56,15 @@ fn nav(tr: &Tr, a: &Actor) -> Vec<(String, String)> {
     if a.network_reader().is_some() {
         items.push(("/network".to_owned(), tr.get("nav-network")));
     }
-    // Mail the relay held back: everyone with a mailbox in the city (approvers find the requests there).
+    // Mail the relay held back: everyone with a mailbox in the city (approvers find the requests there); an
+    // administrator without one goes straight to the requests.
     if a.mail_recipient().is_some() {
         items.push(("/quarantine".to_owned(), tr.get("nav-quarantine")));
+    } else if a.system_admin {
+        items.push((
+            "/quarantine/requests".to_owned(),
+            tr.get("quarantine-requests-title"),
+        ));
     }
     if a.compliance_reader().is_some() {
         items.push(("/compliance".to_owned(), tr.get("nav-compliance")));
