@@ -398,6 +398,20 @@ fn is_blank(bytes: &[u8]) -> bool {
         .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
+/// Where the line that starts at `at` ends: at the next LF preceded by a CR (a LF without one is a bare break
+/// inside the line), or at the end of the body.
+fn line_end(body: &[u8], at: usize) -> usize {
+    let mut search = at;
+    while let Some(p) = memchr::memchr(b'\n', &body[search..]) {
+        let lf = search + p;
+        if lf > at && body[lf - 1] == b'\r' {
+            return lf - 1;
+        }
+        search = lf + 1;
+    }
+    body.len()
+}
+
 /// Splits a multipart body on its delimiter lines (RFC 2046 5.1.1). Offsets in the result are `base` + offsets
 /// in `body`. Only `--boundary` at the start of a CRLF line counts; a line that merely starts with it, a
 /// delimiter after a bare CR or LF, a missing closing delimiter or text after it are ambiguities, since other
@@ -414,53 +428,41 @@ fn split_parts(body: &[u8], boundary: &[u8], base: usize) -> Split {
     let mut closed_at: Option<usize> = None;
     let mut prefix_lines = 0usize;
     let mut bare_breaks = 0usize;
-    let mut at = 0;
-    while at <= body.len() {
-        // The next CRLF: the next LF preceded by a CR (a LF without one is a bare break inside the line).
-        let mut end = body.len();
-        let mut search = at;
-        let mut bare_lf = false;
-        while let Some(p) = memchr::memchr(b'\n', &body[search..]) {
-            let lf = search + p;
-            if lf > at && body[lf - 1] == b'\r' {
-                end = lf - 1;
+    // Only lines that start with the delimiter matter, so the search jumps from one occurrence of it to the
+    // next instead of reading the body line by line (a part's base64 is most of the message).
+    let finder = memchr::memmem::Finder::new(&delimiter);
+    let mut search = 0;
+    while let Some(found) = finder.find(&body[search..]) {
+        let at = search + found;
+        search = at + 1;
+        // A line starts at the beginning of the body or after a CRLF; after a lone CR or LF it does not for
+        // us, but does for readers that take any line break.
+        if at > 0 && !body[..at].ends_with(b"\r\n") {
+            if matches!(body[at - 1], b'\r' | b'\n') {
+                bare_breaks += 1;
+            }
+            continue;
+        }
+        let end = line_end(body, at);
+        let next = end + 2;
+        let rest = &body[at + delimiter.len()..end];
+        let closing = rest.starts_with(b"--") && is_blank(&rest[2..]);
+        if closing || is_blank(rest) {
+            // The CRLF before a delimiter belongs to the delimiter.
+            let content_end = at.saturating_sub(2);
+            if let Some(start) = part_start.take() {
+                split
+                    .parts
+                    .push(base + start..base + content_end.max(start));
+            }
+            if closing {
+                closed_at = Some(next.min(body.len()));
                 break;
             }
-            bare_lf = true;
-            search = lf + 1;
+            part_start = Some(next.min(body.len()));
+        } else {
+            prefix_lines += 1;
         }
-        let line = &body[at..end];
-        let next = end + 2;
-        if bare_lf || memchr::memchr(b'\r', line).is_some() {
-            for (offset, &byte) in line.iter().enumerate() {
-                if matches!(byte, b'\r' | b'\n') && line[offset + 1..].starts_with(&delimiter) {
-                    bare_breaks += 1;
-                }
-            }
-        }
-        if let Some(rest) = line.strip_prefix(delimiter.as_slice()) {
-            let closing = rest.starts_with(b"--") && is_blank(&rest[2..]);
-            if closing || is_blank(rest) {
-                // The CRLF before a delimiter belongs to the delimiter.
-                let content_end = at.saturating_sub(2);
-                if let Some(start) = part_start.take() {
-                    split
-                        .parts
-                        .push(base + start..base + content_end.max(start));
-                }
-                if closing {
-                    closed_at = Some(next.min(body.len()));
-                    break;
-                }
-                part_start = Some(next.min(body.len()));
-            } else {
-                prefix_lines += 1;
-            }
-        }
-        if end == body.len() {
-            break;
-        }
-        at = next;
     }
     if prefix_lines > 0 {
         split.ambiguities.push(format!(
@@ -542,6 +544,42 @@ mod tests {
             "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--bogus\r\n--b--\r\n",
         );
         assert!(prefix.root.tainted);
+    }
+
+    #[test]
+    fn only_delimiters_at_the_start_of_a_crlf_line_split_and_bare_breaks_before_one_are_found() {
+        let split = |body: &str| split_parts(body.as_bytes(), b"b", 0);
+        // A delimiter inside a line is text; one after a bare CR or a bare LF is an ambiguity.
+        let inline = split("--b\r\nx --b y\r\n--b--\r\n");
+        assert_eq!(inline.parts, vec![5..12]);
+        assert!(inline.ambiguities.is_empty(), "{:?}", inline.ambiguities);
+        for smuggled in ["--b\r\nx\r--b\r\n--b--\r\n", "--b\r\nx\n--b\r\n--b--\r\n"] {
+            let s = split(smuggled);
+            assert_eq!(s.parts.len(), 1, "{smuggled:?}");
+            assert!(
+                s.ambiguities.iter().any(|a| a.contains("bare CR or LF")),
+                "{smuggled:?}: {:?}",
+                s.ambiguities
+            );
+        }
+        // A delimiter line with a bare LF inside it is a line that only starts with the boundary.
+        let inside = split("--b\r\nx\r\n--b\n--b\r\n--b--\r\n");
+        assert!(
+            inside
+                .ambiguities
+                .iter()
+                .any(|a| a.contains("start with the boundary"))
+        );
+        assert!(
+            inside
+                .ambiguities
+                .iter()
+                .any(|a| a.contains("bare CR or LF"))
+        );
+        // The first line of the body may be a delimiter; the last needs no CRLF after it.
+        let last = split("--b\r\nx\r\n--b--");
+        assert_eq!(last.parts, vec![5..6]);
+        assert!(last.ambiguities.is_empty(), "{:?}", last.ambiguities);
     }
 
     #[test]
