@@ -1,7 +1,6 @@
 //! Content-Transfer-Encoding: base64 and quoted-printable decoders of our own, so that junk is noticed
 //! (a gateway and a mail client that skip junk differently see different attachments).
 
-
 /// A transfer encoding named by a `Content-Transfer-Encoding` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferEncoding {
@@ -57,20 +56,26 @@ fn decode_base64_lines(input: &[u8]) -> Option<Vec<u8>> {
     let mut bytes = Vec::with_capacity(input.len() / 4 * 3);
     let mut batch = Vec::with_capacity(BATCH + 1024);
     let mut padded = false;
-    for line in memchr::memchr_iter(b'\n', input)
-        .chain(std::iter::once(input.len()))
-        .scan(0usize, |start, end| {
-            let line = &input[*start..end];
-            *start = end + 1;
-            Some(line)
-        })
-    {
+    let mut pos = 0;
+    // Mailers write base64 in lines of one length: where the last line ended tells where this one ends, so
+    // the newline is looked for only when it is not there. A guess that spans a line break is caught all the
+    // same: the break is not in the base64 alphabet, so the batch does not decode and the careful reading
+    // below takes over.
+    let mut width: Option<usize> = None;
+    while pos < input.len() {
+        let lf = match width {
+            Some(w) if input.get(pos + w) == Some(&b'\n') => pos + w,
+            _ => memchr::memchr(b'\n', &input[pos..]).map_or(input.len(), |p| pos + p),
+        };
+        let line = &input[pos..lf];
+        width = Some(lf - pos);
+        pos = lf + 1;
         let line = line.trim_ascii();
         if line.is_empty() {
             continue;
         }
         // Padding only at the very end: every line before it is whole groups of four.
-        if padded || line.len() % 4 != 0 {
+        if padded || !line.len().is_multiple_of(4) {
             return None;
         }
         padded = line.ends_with(b"=");
@@ -211,6 +216,36 @@ mod tests {
         let decoded = decode_base64(b"5pel\r\n5pys\r\n6Kqe\r\n");
         assert_eq!(decoded.bytes, "日本語".as_bytes());
         assert!(decoded.ambiguities.is_empty());
+    }
+
+    #[test]
+    fn base64_in_lines_of_changing_length_decodes_whatever_the_guessed_line_end() {
+        use base64::Engine as _;
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let text = base64::engine::general_purpose::STANDARD.encode(&data);
+        // Line lengths as mailers and hand edits make them: even, uneven, one that ends exactly where the
+        // previous width would put a line end inside the next line, and blank lines.
+        for widths in [
+            vec![76],
+            vec![76, 76, 40, 76, 8],
+            vec![8, 4, 12],
+            vec![64, 60, 68, 4],
+        ] {
+            let mut raw = Vec::new();
+            let mut at = 0;
+            for (n, width) in widths.iter().cycle().enumerate() {
+                let end = (at + width).min(text.len());
+                raw.extend_from_slice(&text.as_bytes()[at..end]);
+                raw.extend_from_slice(if n % 97 == 3 { b"\r\n\r\n" } else { b"\r\n" });
+                at = end;
+                if at == text.len() {
+                    break;
+                }
+            }
+            let decoded = decode_base64(&raw);
+            assert_eq!(decoded.bytes, data, "{widths:?}");
+            assert!(decoded.ambiguities.is_empty(), "{widths:?}");
+        }
     }
 
     #[test]
