@@ -68,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
         retention: Duration::from_secs(14 * 86_400),
         hostname: "relay.city.example".into(),
         trusted_authserv_ids: Vec::new(),
+        resolver: None,
         notice_contact: "情報政策課".into(),
         tls: None,
         require_tls: false,

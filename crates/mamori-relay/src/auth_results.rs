@@ -1,11 +1,15 @@
 //! `Authentication-Results` (RFC 8601) for the rebuilt message.
 //!
 //! Rebuilding destroys DKIM signatures, so the LGWAN side can only learn how the original fared from a header
-//! the relay writes. The relay sits on a closed network without DNS, so it does not check SPF, DKIM or DMARC
-//! itself: the Internet-zone MTA does (e.g. Postfix with OpenDKIM/OpenDMARC or rspamd) and records its verdict
-//! as `Authentication-Results: <its authserv-id>; …`. The relay carries over exactly the fields whose
-//! authserv-id is one the city configured as trusted (`--trusted-authserv-id`); any other field — which may
-//! have come from the Internet — is ignored, and when none is trusted it writes `<relay>; none`.
+//! the relay writes. Two sources, both written when both are there:
+//!
+//! - the relay's own check ([`crate::sender_auth`]), when it is given DNS resolvers (`--dns-resolver`);
+//! - the Internet-zone MTA's verdict (e.g. Postfix with OpenDKIM/OpenDMARC or rspamd), recorded as
+//!   `Authentication-Results: <its authserv-id>; …`. The relay carries over exactly the fields whose
+//!   authserv-id is one the city configured as trusted (`--trusted-authserv-id`); any other field — which may
+//!   have come from the Internet — is ignored.
+//!
+//! When there is neither, it writes `<relay>; none`.
 //!
 //! The Internet-zone MTA must delete incoming `Authentication-Results` fields bearing its own authserv-id
 //! (RFC 8601 section 5); Postfix with OpenDMARC and rspamd do so.
@@ -13,9 +17,10 @@
 /// The longest value carried over; anything longer is cut (results are short).
 const MAX_VALUE: usize = 2000;
 
-/// The `Authentication-Results` lines (CRLF-terminated) to put in front of the rebuilt message.
-pub fn header_lines(raw: &[u8], trusted: &[String], hostname: &str) -> String {
-    let mut out = String::new();
+/// The `Authentication-Results` lines (CRLF-terminated) to put in front of the rebuilt message: the relay's
+/// own field `own` (already complete and clean) first, then the trusted carried-over ones.
+pub fn header_lines(raw: &[u8], trusted: &[String], hostname: &str, own: Option<&str>) -> String {
+    let mut out = own.unwrap_or_default().to_owned();
     for value in fields(raw, "authentication-results") {
         let clean = clean(&value);
         let authserv_id = clean.split(';').next().unwrap_or_default();
@@ -81,7 +86,7 @@ Subject: x\r\n\r\nAuthentication-Results: mx.city.example; body=not-a-header\r\n
 
     #[test]
     fn only_the_trusted_upstream_results_are_carried_over() {
-        let lines = header_lines(RAW, &["mx.city.example".to_owned()], "relay");
+        let lines = header_lines(RAW, &["mx.city.example".to_owned()], "relay", None);
         assert_eq!(
             lines,
             "Authentication-Results: mx.city.example;\r\n\tspf=pass smtp.mailfrom=example.jp;\r\n\tdkim=pass header.d=example.jp\r\n"
@@ -91,8 +96,18 @@ Subject: x\r\n\r\nAuthentication-Results: mx.city.example; body=not-a-header\r\n
     #[test]
     fn without_a_trusted_result_the_relay_says_none() {
         assert_eq!(
-            header_lines(RAW, &[], "relay"),
+            header_lines(RAW, &[], "relay", None),
             "Authentication-Results: relay; none\r\n"
         );
+    }
+
+    #[test]
+    fn the_relays_own_result_comes_first_and_the_trusted_one_is_kept() {
+        let own =
+            "Authentication-Results: relay;\r\n\tdkim=pass header.d=example.jp header.s=s1\r\n";
+        let lines = header_lines(RAW, &["mx.city.example".to_owned()], "relay", Some(own));
+        assert!(lines.starts_with(own));
+        assert!(lines.ends_with("Authentication-Results: mx.city.example;\r\n\tspf=pass smtp.mailfrom=example.jp;\r\n\tdkim=pass header.d=example.jp\r\n"));
+        assert_eq!(header_lines(RAW, &[], "relay", Some(own)), own);
     }
 }

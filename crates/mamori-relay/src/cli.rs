@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -11,6 +12,7 @@ use ipnet::IpNet;
 
 use crate::db::Db;
 use crate::key::QuarantineKey;
+use crate::sender_auth::{DnsResolver, Resolver};
 use crate::spool::{Spool, SpoolId};
 use crate::{Config, Relay, RelayLimits, default_database_url};
 
@@ -56,6 +58,10 @@ pub struct RunArgs {
     /// authserv-id of the Internet-zone MTA whose Authentication-Results are carried over; comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub trusted_authserv_id: Vec<String>,
+    /// DNS resolver (IP:PORT) for the relay's own SPF, DKIM and DMARC check of the original; repeatable or
+    /// comma-separated. Without it the relay relies on the Internet-zone MTA's verdict (--trusted-authserv-id).
+    #[arg(long, value_delimiter = ',')]
+    pub dns_resolver: Vec<std::net::SocketAddr>,
     /// How recipients ask for a removed attachment (shown in every sanitised message).
     #[arg(
         long,
@@ -184,6 +190,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
         retention: Duration::from_secs(u64::from(args.retention_days) * 86_400),
         hostname: args.hostname,
         trusted_authserv_ids: args.trusted_authserv_id,
+        resolver: resolver(&args.dns_resolver),
         notice_contact: args.notice_contact,
         tls,
         require_tls: args.require_tls,
@@ -201,6 +208,15 @@ async fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     shutdown_signal().await;
     relay.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The real resolver over the given servers, or none (then the relay does not check senders itself).
+fn resolver(servers: &[std::net::SocketAddr]) -> Option<Arc<dyn Resolver>> {
+    if servers.is_empty() {
+        return None;
+    }
+    let limits = crate::sender_auth::DnsLimits::default();
+    Some(Arc::new(DnsResolver::new(servers, limits.per_query)))
 }
 
 fn is_plain_mailbox(address: &str) -> bool {
@@ -298,4 +314,35 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[derive(clap::Parser, Debug)]
+    struct Command {
+        #[command(flatten)]
+        relay: RelayArgs,
+    }
+
+    #[test]
+    fn dns_resolvers_are_repeatable_or_comma_separated_and_optional() {
+        let parsed = Command::try_parse_from([
+            "mamori",
+            "--dns-resolver",
+            "192.0.2.53:53,192.0.2.54:53",
+            "--dns-resolver",
+            "[2001:db8::53]:53",
+        ]);
+        let servers = parsed.map(|c| c.relay.run.dns_resolver).unwrap_or_default();
+        assert_eq!(servers.len(), 3);
+        assert!(resolver(&servers).is_some());
+        let none = Command::try_parse_from(["mamori"]).map(|c| c.relay.run.dns_resolver);
+        assert_eq!(none.ok(), Some(Vec::new()));
+        assert!(resolver(&[]).is_none());
+        assert!(Command::try_parse_from(["mamori", "--dns-resolver", "dns.example"]).is_err());
+    }
 }

@@ -17,6 +17,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::auth_results;
 use crate::db::Due;
 use crate::notice::{self, Problem};
+use crate::sender_auth::{self, DnsLimits, Resolver};
 use crate::smtp::client::{self, Outcome, Outgoing};
 use crate::smtp::server::{Inbound, enqueue};
 use crate::spool::{Envelope, Kind, SpoolId};
@@ -49,6 +50,9 @@ pub struct Outbound {
     pub next_hop: String,
     pub policy: Policy,
     pub trusted_authserv_ids: Vec<String>,
+    /// The relay's own SPF, DKIM and DMARC check of the original, when DNS resolvers are configured.
+    pub resolver: Option<Arc<dyn Resolver>>,
+    pub dns_limits: DnsLimits,
     pub postmaster: Option<String>,
     pub retry: Retry,
     /// For each step of a forwarding exchange.
@@ -323,9 +327,25 @@ async fn prepare(
     let policy = outbound.policy.clone();
     let trusted = outbound.trusted_authserv_ids.clone();
     let hostname = inbound.hostname.clone();
+    // Checked on the original, before rebuilding destroys the signatures. The result is only reported:
+    // whatever it is, the message goes on.
+    let own = match &outbound.resolver {
+        Some(resolver) => {
+            let report = sender_auth::check(
+                &raw,
+                &envelope.mail_from,
+                resolver.as_ref(),
+                outbound.dns_limits,
+                Utc::now().timestamp(),
+            )
+            .await;
+            Some(report.header_field(&hostname))
+        }
+        None => None,
+    };
     let (result, auth, (from, subject)) = tokio::task::spawn_blocking(move || {
         let result = sanitize(&raw, &policy);
-        let auth = auth_results::header_lines(&raw, &trusted, &hostname);
+        let auth = auth_results::header_lines(&raw, &trusted, &hostname, own.as_deref());
         let summary = summary(&raw, &policy.limits);
         (result, auth, summary)
     })

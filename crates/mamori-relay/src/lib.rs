@@ -35,8 +35,9 @@
 //! - [`spool`] and [`key`]: durable, sealed files; [`db`]: the metadata.
 //! - [`deliver`]: the worker that sanitises, quarantines and forwards, with retries; [`smtp::client`]: the
 //!   small SMTP client it forwards with; [`notice`]: the postmaster's notice.
-//! - [`auth_results`]: the `Authentication-Results` of the rebuilt message, carried over from the trusted
-//!   Internet-zone MTA.
+//! - [`sender_auth`]: the relay's own SPF, DKIM and DMARC check of the original (with `--dns-resolver`);
+//!   [`auth_results`]: the `Authentication-Results` of the rebuilt message — that check, and what the trusted
+//!   Internet-zone MTA found.
 //! - [`api`]: the authenticated API for the LGWAN-side quarantine page and the operations page, behind
 //!   [`http_guard`] (connection, time and size limits); [`release`]: release classes and
 //!   policy, conversion, the message that carries a released part; [`reencode`]: images decoded within
@@ -53,6 +54,7 @@ pub mod key;
 pub mod notice;
 pub mod reencode;
 pub mod release;
+pub mod sender_auth;
 pub mod smtp;
 pub mod spool;
 pub mod tls;
@@ -101,6 +103,9 @@ pub struct Config {
     pub hostname: String,
     /// authserv-ids of the Internet-zone MTA whose `Authentication-Results` are carried over.
     pub trusted_authserv_ids: Vec<String>,
+    /// DNS for the relay's own sender checks ([`sender_auth`]); none: it relies on the Internet-zone MTA's
+    /// verdict only.
+    pub resolver: Option<Arc<dyn sender_auth::Resolver>>,
     /// How to ask for a removed part, shown in every rebuilt message's notice.
     pub notice_contact: String,
     /// STARTTLS is offered when set (see [`tls::acceptor`]).
@@ -136,6 +141,8 @@ pub struct RelayLimits {
     pub sweep_every: Duration,
     /// The API listener's limits (`--api-listen`).
     pub api: http_guard::ApiLimits,
+    /// Per-query timeout and per-message budget of the sender checks' DNS.
+    pub dns: sender_auth::DnsLimits,
 }
 
 impl Default for RelayLimits {
@@ -156,6 +163,7 @@ impl Default for RelayLimits {
             poll: Duration::from_secs(5),
             sweep_every: Duration::from_secs(3600),
             api: http_guard::ApiLimits::default(),
+            dns: sender_auth::DnsLimits::default(),
         }
     }
 }
@@ -233,6 +241,8 @@ impl Relay {
             next_hop: config.next_hop.clone(),
             policy,
             trusted_authserv_ids: config.trusted_authserv_ids.clone(),
+            resolver: config.resolver.clone(),
+            dns_limits: limits.dns,
             postmaster: config.postmaster.clone(),
             retry: limits.retry.clone(),
             send_timeout: limits.send_timeout,

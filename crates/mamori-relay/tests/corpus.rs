@@ -98,6 +98,7 @@ fn config(spool: &Path, next_hop: SocketAddr) -> Config {
         retention: Duration::from_secs(14 * 86_400),
         hostname: "relay.test".into(),
         trusted_authserv_ids: vec!["mx.city.example".into()],
+        resolver: None,
         notice_contact: "情報政策課 内線 1234".into(),
         tls: None,
         require_tls: false,

@@ -30,6 +30,7 @@ fn config(spool: &Path, next_hop: SocketAddr) -> Config {
         retention: Duration::from_secs(14 * 86_400),
         hostname: "relay.test".into(),
         trusted_authserv_ids: vec!["mx.city.example".into()],
+        resolver: None,
         notice_contact: "情報政策課 内線 1234".into(),
         tls: None,
         require_tls: false,
@@ -570,4 +571,171 @@ async fn connections_beyond_the_limit_are_told_to_come_back_later() {
     assert!(second.closed().await);
     relay.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A test signer (relaxed/relaxed over From, To and Subject): the DKIM-Signature field to put on top of
+/// `message`, signed by `sign` over the data RFC 6376 section 3.7 defines.
+fn dkim_field(
+    message: &[u8],
+    algorithm: &str,
+    selector: &str,
+    sign: impl Fn(&[u8]) -> Vec<u8>,
+) -> String {
+    use base64::Engine as _;
+    use mamori_relay::sender_auth::canonical::{self, Canon};
+    use sha2::Digest as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let (fields, body) = canonical::split(message);
+    let bh = engine.encode(sha2::Sha256::digest(canonical::body(Canon::Relaxed, body)));
+    let unsigned = format!(
+        "DKIM-Signature: v=1; a={algorithm}; c=relaxed/relaxed; d=example.jp;\r\n s={selector}; h=from:to:subject; bh={bh}; b="
+    );
+    let mut data = Vec::new();
+    for name in ["from", "to", "subject"] {
+        let field = fields.iter().rev().find(|f| f.is(name)).unwrap();
+        data.extend(canonical::header(Canon::Relaxed, field.raw));
+    }
+    let own = canonical::header(Canon::Relaxed, unsigned.as_bytes());
+    data.extend_from_slice(&own[..own.len() - 2]);
+    format!("{unsigned}{}\r\n", engine.encode(sign(&data)))
+}
+
+/// The test RSA key (2048 bits, PKCS#8), made for these tests only.
+fn rsa_test_key() -> ring::signature::RsaKeyPair {
+    use base64::Engine as _;
+    let pem = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dkim-test-rsa-2048.pem"),
+    )
+    .unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap()
+}
+
+/// A message from example.jp signed with Ed25519 (`ed`) and RSA (`rsa`), as the Internet-zone MTA passes it on
+/// after receiving it from `client` (its `Received:` on top), and the DNS of example.jp: both keys, SPF that
+/// allows 203.0.113.0/24, DMARC `p=reject`.
+fn signed_mail(client: &str) -> (Vec<u8>, mamori_relay::sender_auth::MemoryResolver) {
+    use base64::Engine as _;
+    use ring::signature::KeyPair as _;
+    use sha2::Digest as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+    let ed = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let rsa = rsa_test_key();
+    let message = "From: 佐藤 <sato@example.jp>\r\nTo: taro@city.example\r\nSubject: =?UTF-8?B?5Lya6K2w?=\r\n\
+Message-ID: <signed@example.jp>\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n明日の会議は10時からです。\r\n";
+    let ed_field = dkim_field(message.as_bytes(), "ed25519-sha256", "ed", |data| {
+        ed.sign(sha2::Sha256::digest(data).as_slice())
+            .as_ref()
+            .to_vec()
+    });
+    let rsa_field = dkim_field(message.as_bytes(), "rsa-sha256", "rsa", |data| {
+        let mut signature = vec![0; rsa.public().modulus_len()];
+        rsa.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &rng,
+            data,
+            &mut signature,
+        )
+        .unwrap();
+        signature
+    });
+    let dns = mamori_relay::sender_auth::MemoryResolver::new()
+        .with_txt("example.jp", "v=spf1 ip4:203.0.113.0/24 -all")
+        .with_txt("_dmarc.example.jp", "v=DMARC1; p=reject")
+        .with_txt(
+            "ed._domainkey.example.jp",
+            &format!(
+                "v=DKIM1; k=ed25519; p={}",
+                engine.encode(ed.public_key().as_ref())
+            ),
+        )
+        .with_txt(
+            "rsa._domainkey.example.jp",
+            &format!("v=DKIM1; k=rsa; p={}", engine.encode(rsa.public().as_ref())),
+        );
+    let received = format!(
+        "Received: from mail.example.jp (mail.example.jp [{client}])\r\n\tby mx.city.example (Postfix) with ESMTPS id 4XyZ;\r\n\tThu, 26 Nov 2026 10:00:00 +0900 (JST)\r\n"
+    );
+    (
+        format!("{received}{rsa_field}{ed_field}{message}").into_bytes(),
+        dns,
+    )
+}
+
+async fn relay_with_dns(
+    spool: &Path,
+    sink: &Sink,
+    dns: mamori_relay::sender_auth::MemoryResolver,
+) -> Relay {
+    let mut config = config(spool, sink.addr);
+    config.resolver = Some(std::sync::Arc::new(dns));
+    Relay::start(config).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_relay_checks_spf_dkim_and_dmarc_on_the_original_and_reports_a_pass_in_the_rebuilt_message()
+ {
+    let sink = Sink::start(Behaviour::default()).await;
+    let spool = temp_dir("dkim-pass");
+    let (mail, dns) = signed_mail("203.0.113.5");
+    let relay = relay_with_dns(&spool, &sink, dns).await;
+    let (mut client, _) = Client::connect(relay.local_addr()).await;
+    let answer = client
+        .send_mail("sato@example.jp", &["taro@city.example"], &mail)
+        .await;
+    assert!(answer.starts_with("250"), "{answer}");
+
+    let arrived = sink.wait_for(1, 10).await;
+    let results = arrived[0].header("Authentication-Results").unwrap();
+    assert_eq!(
+        results,
+        "relay.test; spf=pass (client 203.0.113.5) smtp.mailfrom=sato@example.jp; \
+dkim=pass header.d=example.jp header.s=rsa; dkim=pass header.d=example.jp header.s=ed; \
+dmarc=pass (p=reject) header.from=example.jp"
+    );
+    // The signature fields themselves are not carried over (the rebuilt message could not pass them).
+    assert!(!arrived[0].text().contains("DKIM-Signature"));
+    assert!(
+        arrived[0]
+            .body_text()
+            .contains("明日の会議は10時からです。")
+    );
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_forgery_is_reported_as_spf_dkim_and_dmarc_fail_and_still_delivered() {
+    let sink = Sink::start(Behaviour::default()).await;
+    let spool = temp_dir("dkim-fail");
+    // Sent from a host example.jp does not allow, with the body changed after signing.
+    let (mail, dns) = signed_mail("198.51.100.7");
+    let tampered = String::from_utf8(mail)
+        .unwrap()
+        .replace("10時", "9時")
+        .into_bytes();
+    let relay = relay_with_dns(&spool, &sink, dns).await;
+    let (mut client, _) = Client::connect(relay.local_addr()).await;
+    let answer = client
+        .send_mail("sato@example.jp", &["taro@city.example"], &tampered)
+        .await;
+    assert!(answer.starts_with("250"), "{answer}");
+
+    let arrived = sink.wait_for(1, 10).await;
+    let results = arrived[0].header("Authentication-Results").unwrap();
+    assert_eq!(
+        results,
+        "relay.test; spf=fail (client 198.51.100.7) smtp.mailfrom=sato@example.jp; \
+dkim=fail (body hash mismatch) header.d=example.jp header.s=rsa; \
+dkim=fail (body hash mismatch) header.d=example.jp header.s=ed; \
+dmarc=fail (p=reject) header.from=example.jp"
+    );
+    assert!(arrived[0].body_text().contains("明日の会議は9時からです。"));
+    let id = queued_id(&answer);
+    wait_for_state(&relay, &id, "delivered").await;
+    relay.shutdown().await;
 }

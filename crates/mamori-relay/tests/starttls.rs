@@ -38,6 +38,7 @@ async fn tls_relay(dir: &Path, sink: &Sink) -> Relay {
         retention: Duration::from_secs(86_400),
         hostname: "relay.test".into(),
         trusted_authserv_ids: Vec::new(),
+        resolver: None,
         notice_contact: "情報政策課".into(),
         tls: Some(tls),
         require_tls: true,

@@ -126,6 +126,7 @@ async fn start_relay(spool: &std::path::Path, next_hop: SocketAddr) -> Relay {
         notice_contact: "情報政策課 内線 1234".into(),
         tls: None,
         require_tls: false,
+        resolver: None,
         api: Some(ApiConfig {
             listen: "127.0.0.1:0".into(),
             token: TOKEN.into(),

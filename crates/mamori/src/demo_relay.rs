@@ -52,6 +52,7 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<(Relay, RelayClient)> {
         notice_contact: "情報政策課 内線 1234".into(),
         tls: None,
         require_tls: false,
+        resolver: None,
         api: Some(ApiConfig {
             listen: "127.0.0.1:0".into(),
             token: token.clone(),
