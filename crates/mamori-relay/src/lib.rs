@@ -117,6 +117,42 @@ pub struct Config {
     pub limits: RelayLimits,
 }
 
+impl Config {
+    /// A relay on this machine only: SMTP on a free loopback port, mail taken from loopback clients for
+    /// `domain`, the default limits and retention, no TLS, no API. The demo runs one; tests start them and
+    /// change what they need.
+    pub fn loopback(
+        next_hop: SocketAddr,
+        spool: &std::path::Path,
+        key: QuarantineKey,
+        domain: &str,
+    ) -> Config {
+        Config {
+            listen: "127.0.0.1:0".into(),
+            next_hop: next_hop.to_string(),
+            spool: spool.to_owned(),
+            database: None,
+            key,
+            max_size: 25 * 1024 * 1024,
+            domains: vec![domain.to_owned()],
+            clients: ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(127, 0, 0, 0), 8)
+                .map(IpNet::V4)
+                .into_iter()
+                .collect(),
+            postmaster: Some(format!("postmaster@{domain}")),
+            retention: Duration::from_secs(14 * 86_400),
+            hostname: "relay.localhost".into(),
+            trusted_authserv_ids: Vec::new(),
+            resolver: None,
+            notice_contact: "情報セキュリティ管理者 / information security administrator".into(),
+            tls: None,
+            require_tls: false,
+            api: None,
+            limits: RelayLimits::default(),
+        }
+    }
+}
+
 /// Bounds and timings; the defaults suit production.
 #[derive(Debug, Clone)]
 pub struct RelayLimits {

@@ -11,11 +11,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use common::*;
 use mamori_relay::api::{ApiConfig, DEFAULT_MAX_CONVERT, load_token};
-use mamori_relay::deliver::Retry;
 use mamori_relay::key::QuarantineKey;
 use mamori_relay::release::ReleasePolicy;
 use mamori_relay::spool::SpoolId;
-use mamori_relay::{Config, Relay, RelayLimits};
+use mamori_relay::{Config, Relay};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -29,39 +28,23 @@ const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\nPDF-MARKER-a
 
 fn config(spool: &Path, next_hop: SocketAddr) -> Config {
     Config {
-        listen: "127.0.0.1:0".into(),
-        next_hop: next_hop.to_string(),
-        spool: spool.to_owned(),
-        database: None,
-        key: QuarantineKey::from_bytes(&[9; 32]).unwrap(),
         max_size: 200_000,
-        domains: vec!["city.example".into()],
-        clients: vec!["127.0.0.0/8".parse().unwrap()],
-        postmaster: Some("postmaster@city.example".into()),
-        retention: Duration::from_secs(14 * 86_400),
         hostname: "relay.test".into(),
         trusted_authserv_ids: vec!["mx.city.example".into()],
-        resolver: None,
         notice_contact: "情報政策課 内線 1234".into(),
-        tls: None,
-        require_tls: false,
         api: Some(ApiConfig {
             listen: "127.0.0.1:0".into(),
             token: TOKEN.into(),
             policy: ReleasePolicy::default(),
             max_convert: DEFAULT_MAX_CONVERT,
         }),
-        limits: RelayLimits {
-            read_timeout: Duration::from_secs(10),
-            send_timeout: Duration::from_secs(5),
-            retry: Retry {
-                base: Duration::from_millis(200),
-                max_delay: Duration::from_secs(1),
-                max_attempts: 5,
-            },
-            poll: Duration::from_millis(100),
-            ..RelayLimits::default()
-        },
+        limits: quick_limits(Duration::from_millis(100)),
+        ..Config::loopback(
+            next_hop,
+            spool,
+            QuarantineKey::from_bytes(&[9; 32]).unwrap(),
+            "city.example",
+        )
     }
 }
 

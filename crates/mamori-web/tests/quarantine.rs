@@ -111,22 +111,9 @@ async fn start_relay(spool: &std::path::Path, next_hop: SocketAddr) -> Relay {
         ..ReleasePolicy::default()
     };
     Relay::start(mamori_relay::Config {
-        listen: "127.0.0.1:0".into(),
-        next_hop: next_hop.to_string(),
-        spool: spool.to_owned(),
-        database: None,
-        key: QuarantineKey::from_bytes(&[7; 32]).unwrap(),
         max_size: 1_000_000,
-        domains: vec!["city.sample.lg.jp".into()],
-        clients: vec!["127.0.0.0/8".parse().unwrap()],
-        postmaster: Some("postmaster@city.sample.lg.jp".into()),
-        retention: Duration::from_secs(14 * 86_400),
         hostname: "relay.test".into(),
-        trusted_authserv_ids: vec![],
         notice_contact: "情報政策課 内線 1234".into(),
-        tls: None,
-        require_tls: false,
-        resolver: None,
         api: Some(ApiConfig {
             listen: "127.0.0.1:0".into(),
             token: TOKEN.into(),
@@ -144,6 +131,12 @@ async fn start_relay(spool: &std::path::Path, next_hop: SocketAddr) -> Relay {
             poll: Duration::from_millis(100),
             ..RelayLimits::default()
         },
+        ..mamori_relay::Config::loopback(
+            next_hop,
+            spool,
+            QuarantineKey::from_bytes(&[7; 32]).unwrap(),
+            "city.sample.lg.jp",
+        )
     })
     .await
     .unwrap()

@@ -14,11 +14,11 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use mamori_app::quarantine::relay::RelayClient;
 use mamori_app::{App, AuditActor};
+use mamori_relay::Relay;
 use mamori_relay::api::{ApiConfig, DEFAULT_MAX_CONVERT};
 use mamori_relay::key::QuarantineKey;
 use mamori_relay::release::ReleasePolicy;
 use mamori_relay::smtp::client::{Outcome, Outgoing, send};
-use mamori_relay::{Relay, RelayLimits};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -37,29 +37,15 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<(Relay, RelayClient)> {
     let token = hex::encode(rand::random::<[u8; 24]>());
     let mailbox = discarding_mailbox().await?;
     let relay = Relay::start(mamori_relay::Config {
-        listen: "127.0.0.1:0".into(),
-        next_hop: mailbox.to_string(),
-        spool: spool.clone(),
-        database: None,
-        key: QuarantineKey::load(&key_path)?,
-        max_size: 25 * 1024 * 1024,
-        domains: vec![DOMAIN.into()],
-        clients: vec!["127.0.0.0/8".parse()?],
-        postmaster: Some(format!("postmaster@{DOMAIN}")),
-        retention: Duration::from_secs(14 * 86_400),
         hostname: "relay.demo".into(),
-        trusted_authserv_ids: Vec::new(),
         notice_contact: "情報政策課 内線 1234".into(),
-        tls: None,
-        require_tls: false,
-        resolver: None,
         api: Some(ApiConfig {
             listen: "127.0.0.1:0".into(),
             token: token.clone(),
             policy: ReleasePolicy::default(),
             max_convert: DEFAULT_MAX_CONVERT,
         }),
-        limits: RelayLimits::default(),
+        ..mamori_relay::Config::loopback(mailbox, &spool, QuarantineKey::load(&key_path)?, DOMAIN)
     })
     .await?;
     let api = relay

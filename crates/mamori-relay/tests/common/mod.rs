@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
+use mamori_relay::RelayLimits;
+use mamori_relay::deliver::Retry;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -364,4 +366,19 @@ pub fn japanese_mail_with_attachment() -> Vec<u8> {
     m.extend_from_slice(b64.encode(ATTACHMENT).as_bytes());
     m.extend_from_slice(b"\r\n--b1--\r\n");
     m
+}
+
+/// Limits for tests: short timeouts, and retries that come back within a second.
+pub fn quick_limits(poll: Duration) -> RelayLimits {
+    RelayLimits {
+        read_timeout: Duration::from_secs(10),
+        send_timeout: Duration::from_secs(5),
+        retry: Retry {
+            base: Duration::from_millis(200),
+            max_delay: Duration::from_secs(1),
+            max_attempts: 5,
+        },
+        poll,
+        ..RelayLimits::default()
+    }
 }
