@@ -58,6 +58,9 @@ pub struct ApiConfig {
     pub policy: ReleasePolicy,
     /// Largest part converted, in bytes of the original part.
     pub max_convert: usize,
+    /// TLS for the API (`--api-tls-cert`, `--api-tls-key`): the token and the metadata cross the link to the
+    /// LGWAN segment encrypted, and Mamori checks the relay's certificate.
+    pub tls: Option<crate::tls::Acceptor>,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -67,6 +70,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("token", &"..")
             .field("policy", &self.policy)
             .field("max_convert", &self.max_convert)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -123,8 +127,10 @@ pub fn config_from_files(
     listen: String,
     token_file: &Path,
     policy_file: Option<&PathBuf>,
+    tls: Option<crate::tls::Acceptor>,
 ) -> anyhow::Result<ApiConfig> {
     Ok(ApiConfig {
+        tls,
         listen,
         token: load_token(token_file)?,
         policy: match policy_file {
@@ -184,7 +190,7 @@ pub async fn serve(
             }
         }
     };
-    if let Err(e) = http_guard::serve(listener, app, limits, stop).await {
+    if let Err(e) = http_guard::serve(listener, app, limits, config.tls, stop).await {
         tracing::error!(error = %e, "the API stopped");
     }
 }

@@ -86,6 +86,12 @@ pub struct RunArgs {
     /// Release classes per type (TOML, `[classes] text = "on_request" | "on_approval" | "never"`, …).
     #[arg(long, requires = "api_listen")]
     pub release_policy: Option<PathBuf>,
+    /// Certificate chain (PEM) for the API: with --api-tls-key it speaks HTTPS only (may be the STARTTLS one).
+    #[arg(long, requires_all = ["api_listen", "api_tls_key"])]
+    pub api_tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --api-tls-cert.
+    #[arg(long, requires = "api_tls_cert")]
+    pub api_tls_key: Option<PathBuf>,
     /// Delivery attempts before a message that keeps failing temporarily becomes a dead letter.
     #[arg(long, default_value_t = 30)]
     pub max_attempts: u32,
@@ -173,6 +179,10 @@ async fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
             listen,
             token_file,
             args.release_policy.as_ref(),
+            match (&args.api_tls_cert, &args.api_tls_key) {
+                (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+                _ => None,
+            },
         )?),
         (None, None) => None,
         _ => bail!("--api-listen and --api-token-file go together"),

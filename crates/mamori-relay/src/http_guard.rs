@@ -15,6 +15,9 @@
 //!   handler is not cancelled mid-way (a release half done would be a message sent but not recorded): it
 //!   runs to its end on its own task, and what it did is visible to the next request.
 //! - **Lifetime**: no read or write succeeds after `max_connection` (a client that never reads its answer).
+//! - **TLS** (when configured): the handshake happens on the connection's first read, under the same read
+//!   deadline, so a client that stalls in the handshake holds its slot no longer than one that stalls in its
+//!   request, and the accept loop never waits for a handshake.
 
 use std::future::poll_fn;
 use std::io;
@@ -72,6 +75,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ApiLimits,
+    tls: Option<crate::tls::Acceptor>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let app = router
@@ -81,6 +85,7 @@ pub async fn serve(
         inner: listener,
         slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
         limits,
+        tls,
     };
     axum::serve(listener, app)
         .with_graceful_shutdown(stop)
@@ -92,6 +97,7 @@ struct GuardedListener {
     inner: TcpListener,
     slots: Arc<Semaphore>,
     limits: ApiLimits,
+    tls: Option<crate::tls::Acceptor>,
 }
 
 impl Listener for GuardedListener {
@@ -106,7 +112,10 @@ impl Listener for GuardedListener {
         let (stream, addr) = Listener::accept(&mut self.inner).await;
         let now = Instant::now();
         let io = GuardedStream {
-            stream,
+            transport: match &self.tls {
+                Some(tls) => Transport::Handshake(Box::new(tls.0.accept(stream))),
+                None => Transport::Plain(stream),
+            },
             _slot: slot,
             request_read: Arc::new(AtomicBool::new(false)),
             read_deadline: Box::pin(tokio::time::sleep_until(now + self.limits.read_timeout)),
@@ -120,9 +129,42 @@ impl Listener for GuardedListener {
     }
 }
 
+/// The bytes of a connection: plain TCP, or TLS once its handshake is done.
+enum Transport {
+    Plain(TcpStream),
+    Handshake(Box<tokio_rustls::Accept<TcpStream>>),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    /// The handshake failed: every read and write fails.
+    Closed,
+}
+
+impl Transport {
+    /// Finishes the TLS handshake, if one is under way.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Transport::Handshake(accept) = self else {
+            return Poll::Ready(Ok(()));
+        };
+        match Pin::new(accept.as_mut()).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(stream)) => {
+                *self = Transport::Tls(Box::new(stream));
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => {
+                *self = Transport::Closed;
+                Poll::Ready(Err(e))
+            }
+        }
+    }
+}
+
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "the TLS handshake failed")
+}
+
 /// A connection holding its slot, with its read deadline and its end of life.
 struct GuardedStream {
-    stream: TcpStream,
+    transport: Transport,
     _slot: OwnedSemaphorePermit,
     /// Set once the request's body has been read: the read deadline no longer applies.
     request_read: Arc<AtomicBool>,
@@ -148,7 +190,12 @@ impl AsyncRead for GuardedStream {
         {
             return Poll::Ready(Err(timed_out("the request was not read in time")));
         }
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        std::task::ready!(self.transport.poll_ready(cx))?;
+        match &mut self.transport {
+            Transport::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
+            Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
+            Transport::Handshake(_) | Transport::Closed => Poll::Ready(Err(closed())),
+        }
     }
 }
 
@@ -161,15 +208,28 @@ impl AsyncWrite for GuardedStream {
         if self.end_of_life.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Err(timed_out("the connection lived too long")));
         }
-        Pin::new(&mut self.stream).poll_write(cx, data)
+        std::task::ready!(self.transport.poll_ready(cx))?;
+        match &mut self.transport {
+            Transport::Plain(stream) => Pin::new(stream).poll_write(cx, data),
+            Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, data),
+            Transport::Handshake(_) | Transport::Closed => Poll::Ready(Err(closed())),
+        }
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        match &mut self.transport {
+            Transport::Plain(stream) => Pin::new(stream).poll_flush(cx),
+            Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
+            Transport::Handshake(_) | Transport::Closed => Poll::Ready(Ok(())),
+        }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        match &mut self.transport {
+            Transport::Plain(stream) => Pin::new(stream).poll_shutdown(cx),
+            Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
+            Transport::Handshake(_) | Transport::Closed => Poll::Ready(Ok(())),
+        }
     }
 }
 
@@ -282,7 +342,13 @@ mod tests {
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(serve(listener, router, limits, std::future::pending()));
+        tokio::spawn(serve(
+            listener,
+            router,
+            limits,
+            None,
+            std::future::pending(),
+        ));
 
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream

@@ -37,6 +37,7 @@ fn config(spool: &Path, next_hop: SocketAddr) -> Config {
             token: TOKEN.into(),
             policy: ReleasePolicy::default(),
             max_convert: DEFAULT_MAX_CONVERT,
+            tls: None,
         }),
         limits: quick_limits(Duration::from_millis(100)),
         ..Config::loopback(
@@ -965,6 +966,94 @@ async fn idle_connections_over_the_limit_delay_a_fresh_request_only_until_the_re
             "the idle connection was closed"
         );
     }
+
+    relay.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A TLS client that trusts the test certificate (issued to `relay.test`).
+fn tls_connector() -> tokio_rustls::TlsConnector {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(fixture("relay-test.crt")).unwrap()
+    {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+#[tokio::test]
+async fn with_a_certificate_the_api_speaks_only_https_and_a_stalled_handshake_is_cut_off() {
+    let dir = temp_dir("api-tls");
+    let mut config = config(&dir, "127.0.0.1:9".parse().unwrap());
+    config.limits.api.read_timeout = Duration::from_secs(1);
+    if let Some(api) = config.api.as_mut() {
+        api.tls = Some(
+            mamori_relay::tls::acceptor(&fixture("relay-test.crt"), &fixture("relay-test.key"))
+                .unwrap(),
+        );
+    }
+    let relay = Relay::start(config).await.unwrap();
+    let api = relay.api_addr().unwrap();
+
+    // Over TLS, with the token: the status.
+    let stream = TcpStream::connect(api).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("relay.test").unwrap();
+    let mut tls = tls_connector().connect(name, stream).await.unwrap();
+    tls.write_all(
+        format!(
+            "GET /v1/status HTTP/1.1\r\nHost: relay.test\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .ok();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"queued\":0"), "{answer}");
+
+    // Plain HTTP to the same port gets no answer: the token never crosses in clear.
+    let mut plain = TcpStream::connect(api).await.unwrap();
+    plain
+        .write_all(b"GET /v1/status HTTP/1.1\r\nHost: relay\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut raw)).await;
+    assert!(
+        !String::from_utf8_lossy(&raw).contains("HTTP/1.1"),
+        "{raw:?}"
+    );
+
+    // A client that connects and never finishes the handshake loses the connection at the read timeout.
+    let mut stalled = TcpStream::connect(api).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), stalled.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 
     relay.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();

@@ -16,7 +16,7 @@ use harness::{Backend, TestServer};
 use mamori_app::mamori_store::audit::AuditKey;
 use mamori_app::mamori_store::entity::{account, release_request, staff};
 use mamori_app::mamori_store::sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use mamori_app::quarantine::relay::RelayClient;
+use mamori_app::quarantine::relay::{RelayClient, RelayError};
 use mamori_app::quarantine::{self, Decision, RequestState};
 use mamori_app::{App, Config};
 use mamori_relay::api::{ApiConfig, DEFAULT_MAX_CONVERT};
@@ -105,7 +105,11 @@ impl Sink {
     }
 }
 
-async fn start_relay(spool: &std::path::Path, next_hop: SocketAddr) -> Relay {
+async fn start_relay(
+    spool: &std::path::Path,
+    next_hop: SocketAddr,
+    tls: Option<mamori_relay::tls::Acceptor>,
+) -> Relay {
     let policy = ReleasePolicy {
         html: Rule::OnRequest,
         ..ReleasePolicy::default()
@@ -119,6 +123,7 @@ async fn start_relay(spool: &std::path::Path, next_hop: SocketAddr) -> Relay {
             token: TOKEN.into(),
             policy,
             max_convert: DEFAULT_MAX_CONVERT,
+            tls,
         }),
         limits: RelayLimits {
             read_timeout: Duration::from_secs(10),
@@ -186,37 +191,24 @@ fn mail_to(to: &str) -> String {
 
 /// Sends one message over SMTP, as the Internet-zone MTA does.
 async fn send(relay: SocketAddr, to: &str, message: &str) {
-    let stream = TcpStream::connect(relay).await.unwrap();
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read);
-    let mut reply = async || loop {
-        let mut line = String::new();
-        lines.read_line(&mut line).await.unwrap();
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return line;
-        }
-    };
-    assert!(reply().await.starts_with("220"));
-    for command in [
-        "EHLO mx.city.example".to_owned(),
-        "MAIL FROM:<partner@example.jp>".to_owned(),
-        format!("RCPT TO:<{to}>"),
-        "DATA".to_owned(),
-    ] {
-        write
-            .write_all(format!("{command}\r\n").as_bytes())
-            .await
-            .unwrap();
-        let answer = reply().await;
-        assert!(
-            answer.starts_with('2') || answer.starts_with('3'),
-            "{command}: {answer}"
-        );
-    }
-    write.write_all(message.as_bytes()).await.unwrap();
-    write.write_all(b".\r\n").await.unwrap();
-    assert!(reply().await.starts_with("250"));
-    write.write_all(b"QUIT\r\n").await.unwrap();
+    let outcome = mamori_relay::smtp::client::send(
+        &relay.to_string(),
+        "mx.city.example",
+        &mamori_relay::smtp::client::Outgoing {
+            mail_from: "partner@example.jp",
+            rcpt_to: &[to.to_owned()],
+            data: message.as_bytes(),
+        },
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(
+        matches!(
+            outcome,
+            mamori_relay::smtp::client::Outcome::Delivered { .. }
+        ),
+        "{outcome:?}"
+    );
 }
 
 async fn email_of(s: &TestServer, login: &str) -> String {
@@ -284,7 +276,7 @@ async fn journey(backend: Backend) {
         rand::random::<u64>()
     ));
     std::fs::create_dir_all(&spool).unwrap();
-    let relay = start_relay(&spool, sink_addr).await;
+    let relay = start_relay(&spool, sink_addr, None).await;
     let api = format!("http://{}", relay.api_addr().unwrap());
     let s = TestServer::start_with(
         backend,
@@ -681,4 +673,52 @@ async fn the_city_names_the_role_that_approves() {
         .0,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_mamori_trusts_only_the_relays_certificate() {
+    let (sink, sink_addr) = Sink::start().await;
+    let spool = std::env::temp_dir().join("mamori-tests").join(format!(
+        "relay-tls-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::create_dir_all(&spool).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/relay-tls");
+    let acceptor =
+        mamori_relay::tls::acceptor(&dir.join("relay.crt"), &dir.join("relay.key")).unwrap();
+    let relay = start_relay(&spool, sink_addr, Some(acceptor)).await;
+    let addr = relay.api_addr().unwrap();
+    let api = format!("https://{addr}");
+    let trusted =
+        RelayClient::with_ca(&api, TOKEN, include_bytes!("fixtures/relay-tls/relay.crt")).unwrap();
+    let s = TestServer::start_with(
+        Backend::Sqlite,
+        Config {
+            relay: Some(trusted),
+            ..Config::default()
+        },
+    )
+    .await;
+    let shokuin_mail = email_of(&s, "shokuin").await;
+    send(relay.local_addr(), &shokuin_mail, &mail_to(&shokuin_mail)).await;
+    sink.wait_for(1).await;
+    let shokuin = s.signed_in("shokuin").await;
+    let (status, inbox) = page(&s, &shokuin, "/quarantine").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        inbox.contains("見積資料の送付") && inbox.contains("mitsumori.csv"),
+        "{inbox}"
+    );
+
+    // A Mamori that trusts another certificate, or speaks plain HTTP, gets nothing from this relay.
+    let wrong =
+        RelayClient::with_ca(&api, TOKEN, include_bytes!("fixtures/relay-tls/other.crt")).unwrap();
+    assert!(
+        matches!(wrong.status().await, Err(RelayError::Unreachable(_))),
+        "a relay with an untrusted certificate"
+    );
+    let plain = RelayClient::new(&format!("http://{addr}"), TOKEN).unwrap();
+    assert!(plain.status().await.is_err(), "plain HTTP to the TLS API");
+    relay.shutdown().await;
 }

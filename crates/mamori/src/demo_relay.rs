@@ -44,6 +44,7 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<(Relay, RelayClient)> {
             token: token.clone(),
             policy: ReleasePolicy::default(),
             max_convert: DEFAULT_MAX_CONVERT,
+            tls: None,
         }),
         ..mamori_relay::Config::loopback(mailbox, &spool, QuarantineKey::load(&key_path)?, DOMAIN)
     })

@@ -124,6 +124,10 @@ enum Command {
         /// File holding the relay API's bearer token (the relay's --api-token-file; readable by its owner only).
         #[arg(long, env = "MAMORI_RELAY_TOKEN_FILE", requires = "relay_api")]
         relay_token_file: Option<PathBuf>,
+        /// For an https:// relay API: the relay's certificate or the CA that issued it (PEM). Only these are
+        /// trusted, never the system's store.
+        #[arg(long, env = "MAMORI_RELAY_CA_FILE", requires = "relay_api")]
+        relay_ca_file: Option<PathBuf>,
     },
     /// Apply database migrations.
     Migrate {
@@ -395,11 +399,16 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             secure_cookies,
             relay_api,
             relay_token_file,
+            relay_ca_file,
         } => {
             let relay = match (relay_api, relay_token_file) {
                 (Some(api), Some(file)) => Some(
-                    mamori_app::quarantine::relay::RelayClient::from_token_file(&api, &file)
-                        .map_err(anyhow::Error::msg)?,
+                    mamori_app::quarantine::relay::RelayClient::from_files(
+                        &api,
+                        &file,
+                        relay_ca_file.as_deref(),
+                    )
+                    .map_err(anyhow::Error::msg)?,
                 ),
                 _ => None,
             };

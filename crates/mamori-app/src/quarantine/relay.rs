@@ -4,7 +4,8 @@
 //!
 //! The client never follows redirects, never uses a proxy from the environment (Mamori runs on a closed
 //! network and calls nothing but the relay), and gives up after a few seconds, so a page that asks the relay
-//! answers even when the relay is down.
+//! answers even when the relay is down. Over `https://` it trusts only the certificates the city gives
+//! (`--relay-ca-file`: the relay's own certificate or the CA that issued it), never the system's store.
 
 use std::time::Duration;
 
@@ -134,15 +135,38 @@ struct ErrorBody {
 impl RelayClient {
     /// A client for the API at `base` (`http://HOST:PORT`). The token is the relay's `--api-token-file`.
     pub fn new(base: &str, token: &str) -> Result<RelayClient, String> {
+        RelayClient::build(base, token, None)
+    }
+
+    /// A client for the API at `https://HOST:PORT`, trusting only the certificates in `ca_pem` (PEM).
+    pub fn with_ca(base: &str, token: &str, ca_pem: &[u8]) -> Result<RelayClient, String> {
+        RelayClient::build(base, token, Some(ca_pem))
+    }
+
+    fn build(base: &str, token: &str, ca_pem: Option<&[u8]>) -> Result<RelayClient, String> {
         let base = base.trim().trim_end_matches('/');
-        let Some(rest) = base.strip_prefix("http://") else {
-            return Err(format!(
-                "the relay API address must start with http:// (got {base:?})"
-            ));
-        };
+        let (scheme, rest) = base.split_once("://").unwrap_or(("", base));
+        match (scheme, ca_pem.is_some()) {
+            ("http", false) | ("https", true) => {}
+            ("https", false) => {
+                return Err(format!(
+                    "{base:?} is https: give the relay's certificate (or its CA) with --relay-ca-file"
+                ));
+            }
+            ("http", true) => {
+                return Err(format!(
+                    "{base:?} is plain http: a CA file is for https:// only"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "the relay API address must be http://HOST:PORT or https://HOST:PORT (got {base:?})"
+                ));
+            }
+        }
         if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
             return Err(format!(
-                "the relay API address must be http://HOST:PORT (got {base:?})"
+                "the relay API address must be http(s)://HOST:PORT (got {base:?})"
             ));
         }
         let token = token.trim();
@@ -151,12 +175,16 @@ impl RelayClient {
                 "the relay API token must be at least 32 visible ASCII characters".to_owned(),
             );
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("mamori/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("mamori/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = ca_pem {
+            builder = builder.use_preconfigured_tls(tls_config(pem)?);
+        }
+        let http = builder
             .build()
             .map_err(|e| format!("cannot build the relay client: {e}"))?;
         Ok(RelayClient {
@@ -166,26 +194,43 @@ impl RelayClient {
         })
     }
 
-    /// Reads the token from a file that only its owner may read (as the relay does).
-    pub fn from_token_file(base: &str, path: &std::path::Path) -> Result<RelayClient, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the relay token file {}: {e}", path.display()))?;
+    /// Reads the token from a file that only its owner may read (as the relay does), and for an https://
+    /// address the certificates to trust from `ca_file`.
+    pub fn from_files(
+        base: &str,
+        token_file: &std::path::Path,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<RelayClient, String> {
+        let text = std::fs::read_to_string(token_file).map_err(|e| {
+            format!(
+                "cannot read the relay token file {}: {e}",
+                token_file.display()
+            )
+        })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(path)
-                .map_err(|e| format!("{}: {e}", path.display()))?
+            let mode = std::fs::metadata(token_file)
+                .map_err(|e| format!("{}: {e}", token_file.display()))?
                 .permissions()
                 .mode();
             if mode & 0o077 != 0 {
                 return Err(format!(
                     "the relay token file {} is readable by others (mode {:o}); chmod 600 it",
-                    path.display(),
+                    token_file.display(),
                     mode & 0o777
                 ));
             }
         }
-        RelayClient::new(base, &text)
+        match ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                RelayClient::with_ca(base, &text, &pem)
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            }
+            None => RelayClient::new(base, &text),
+        }
     }
 
     /// The API's address, for messages.
@@ -296,6 +341,31 @@ impl RelayClient {
     }
 }
 
+/// TLS that trusts only the certificates in `pem`, with the same provider as the relay (ring).
+fn tls_config(pem: &[u8]) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("not a PEM certificate: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("a certificate cannot be trusted: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err("no certificate in the CA file".to_owned());
+    }
+    Ok(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
 /// Whether `id` has the shape of a relay spool id (letters, digits and `-`, at most 64): anything else is
 /// not asked about, so no id can reach another path of the API.
 pub fn is_spool_id(id: &str) -> bool {
@@ -341,6 +411,8 @@ mod tests {
         assert!(RelayClient::new("http://192.0.2.10:8025", TOKEN).is_ok());
         assert!(RelayClient::new("http://192.0.2.10:8025/", TOKEN).is_ok());
         assert!(RelayClient::new("https://192.0.2.10:8025", TOKEN).is_err());
+        assert!(RelayClient::with_ca("http://192.0.2.10:8025", TOKEN, b"").is_err());
+        assert!(RelayClient::with_ca("https://192.0.2.10:8025", TOKEN, b"not pem").is_err());
         assert!(RelayClient::new("192.0.2.10:8025", TOKEN).is_err());
         assert!(RelayClient::new("http://192.0.2.10:8025/v1", TOKEN).is_err());
         assert!(RelayClient::new("http://user@192.0.2.10", TOKEN).is_err());
