@@ -7,11 +7,11 @@
 //! - a two-character query is one integer;
 //! - a longer query needs all its pairs, and the stored key is checked for the exact run of characters.
 //!
-//! Integers compare alike on every database, so no collation or database-specific text search is involved.
-//! The key is computed by [`crate::text::search_key`], so the query is folded the same way as the record.
+//! The index is held in memory ([`Postings`], built from the stored keys), so it behaves the same whatever the
+//! database, and no collation or database-specific text search is involved. The key is computed by
+//! [`crate::text::search_key`], so the query is folded the same way as the record.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, LikeExpr, Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr};
+use std::collections::BTreeMap;
 
 use crate::text;
 
@@ -22,9 +22,6 @@ pub const FIELD_SEPARATOR: char = '\u{1f}';
 pub const MAX_TERMS: usize = 5;
 /// Longest term considered, in characters.
 pub const MAX_TERM_CHARS: usize = 50;
-/// Most pairs of a long term looked up in the index; the exact run is checked on the key anyway.
-const MAX_PAIRS: usize = 6;
-
 const SHIFT: u32 = 21;
 
 fn pair(first: char, second: Option<char>) -> i64 {
@@ -56,121 +53,125 @@ pub fn terms(query: &str) -> Vec<String> {
         .collect()
 }
 
-/// A gram table: `(gram, <record>_id)` with the primary key in that order.
-#[derive(Debug, Clone, Copy)]
-pub struct GramIndex {
-    pub table: &'static str,
-    pub id_col: &'static str,
+/// A set of record positions `0..len`, one bit each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionSet {
+    words: Vec<u64>,
 }
 
-/// The assets' index.
-pub const ASSETS: GramIndex = GramIndex {
-    table: "asset_gram",
-    id_col: "asset_id",
-};
-
-impl GramIndex {
-    fn ids_where(&self, cond: Condition) -> SelectStatement {
-        Query::select()
-            .column(Alias::new(self.id_col))
-            .from(Alias::new(self.table))
-            .cond_where(cond)
-            .to_owned()
+impl PositionSet {
+    pub fn empty(len: usize) -> Self {
+        PositionSet {
+            words: vec![0; len.div_ceil(64)],
+        }
     }
 
-    /// The condition "the record matches every term of `query`", with `key_col` its stored search key.
-    pub fn matches<C>(&self, record_id: C, key_col: C, query: &str) -> Condition
-    where
-        C: ColumnTrait + IntoIden + Copy,
-    {
-        let gram = || Expr::col(Alias::new("gram"));
-        let mut all = Condition::all();
+    fn of(len: usize, positions: &[u32]) -> Self {
+        let mut set = PositionSet::empty(len);
+        for p in positions {
+            set.insert(*p);
+        }
+        set
+    }
+
+    fn insert(&mut self, position: u32) {
+        if let Some(w) = self.words.get_mut(position as usize / 64) {
+            *w |= 1 << (position % 64);
+        }
+    }
+
+    pub fn contains(&self, position: u32) -> bool {
+        self.words
+            .get(position as usize / 64)
+            .is_some_and(|w| w & (1 << (position % 64)) != 0)
+    }
+
+    fn intersect(&mut self, other: &PositionSet) {
+        for (w, o) in self.words.iter_mut().zip(&other.words) {
+            *w &= o;
+        }
+    }
+}
+
+/// The index of a set of search keys, held in memory: for every gram, the positions of the keys that hold it.
+#[derive(Debug, Default)]
+pub struct Postings {
+    len: usize,
+    lists: BTreeMap<i64, Vec<u32>>,
+}
+
+impl Postings {
+    /// Indexes `keys`; a key's position is its place in the iteration.
+    pub fn build<'a>(keys: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut lists: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        let mut len = 0;
+        for (position, key) in keys.into_iter().enumerate() {
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            for g in grams(key) {
+                lists.entry(g).or_default().push(position);
+            }
+            len += 1;
+        }
+        for list in lists.values_mut() {
+            list.shrink_to_fit();
+        }
+        Postings { len, lists }
+    }
+
+    /// How many grams are indexed, counted once per key that holds them.
+    pub fn entries(&self) -> usize {
+        self.lists.values().map(Vec::len).sum()
+    }
+
+    /// The keys that match every term of `query` (`None` when the query has no terms), with `key` giving the
+    /// key at a position, for terms longer than a pair.
+    pub fn matching<'k>(&self, query: &str, key: impl Fn(u32) -> &'k str) -> Option<PositionSet> {
+        let mut all: Option<PositionSet> = None;
         for term in terms(query) {
-            let chars: Vec<char> = term.chars().collect();
-            match chars.as_slice() {
-                [] => {}
-                [c] => {
-                    let low = pair(*c, None);
-                    let high = low | ((1 << SHIFT) - 1);
-                    all = all.add(record_id.in_subquery(
-                        self.ids_where(Condition::all().add(gram().between(low, high))),
-                    ));
-                }
-                _ => {
-                    let mut pairs: Vec<i64> =
-                        chars.windows(2).map(|w| pair(w[0], Some(w[1]))).collect();
-                    pairs.sort_unstable();
-                    pairs.dedup();
-                    let step = pairs.len().div_ceil(MAX_PAIRS).max(1);
-                    for g in pairs.iter().step_by(step) {
-                        all = all.add(
-                            record_id
-                                .in_subquery(self.ids_where(Condition::all().add(gram().eq(*g)))),
-                        );
-                    }
-                    if chars.len() > 2 {
-                        all = all.add(
-                            Expr::col(key_col)
-                                .like(LikeExpr::new(text::contains_pattern(&term)).escape('\\')),
-                        );
-                    }
-                }
+            let found = self.term(&term, &key);
+            match all.as_mut() {
+                Some(set) => set.intersect(&found),
+                None => all = Some(found),
             }
         }
         all
     }
 
-    /// Replaces a record's grams: removes the pairs it no longer has, adds the new ones.
-    pub async fn reindex(
-        &self,
-        db: &impl ConnectionTrait,
-        record_id: i64,
-        old_key: Option<&str>,
-        new_key: &str,
-    ) -> Result<(), DbErr> {
-        let new = grams(new_key);
-        let old = old_key.map(grams).unwrap_or_default();
-        let removed: Vec<i64> = old
-            .iter()
-            .filter(|g| new.binary_search(g).is_err())
-            .copied()
-            .collect();
-        let added: Vec<(i64, i64)> = new
-            .iter()
-            .filter(|g| old.binary_search(g).is_err())
-            .map(|g| (*g, record_id))
-            .collect();
-        for chunk in removed.chunks(500) {
-            let stmt = Query::delete()
-                .from_table(Alias::new(self.table))
-                .cond_where(
-                    Condition::all()
-                        .add(Expr::col(Alias::new(self.id_col)).eq(record_id))
-                        .add(Expr::col(Alias::new("gram")).is_in(chunk.to_vec())),
-                )
-                .to_owned();
-            db.execute(&stmt).await?;
-        }
-        self.insert(db, &added).await
-    }
-
-    /// Inserts `(gram, record id)` rows in large statements.
-    pub async fn insert(
-        &self,
-        db: &impl ConnectionTrait,
-        rows: &[(i64, i64)],
-    ) -> Result<(), DbErr> {
-        for chunk in rows.chunks(5_000) {
-            let mut stmt = Query::insert();
-            stmt.into_table(Alias::new(self.table))
-                .columns([Alias::new("gram"), Alias::new(self.id_col)]);
-            for (gram, id) in chunk {
-                stmt.values([(*gram).into(), (*id).into()])
-                    .map_err(|e| DbErr::Custom(e.to_string()))?;
+    fn term<'k>(&self, term: &str, key: &impl Fn(u32) -> &'k str) -> PositionSet {
+        let chars: Vec<char> = term.chars().collect();
+        let mut set = PositionSet::empty(self.len);
+        if let [c] = chars.as_slice() {
+            let low = pair(*c, None);
+            let high = low | ((1 << SHIFT) - 1);
+            for list in self.lists.range(low..=high).map(|(_, l)| l) {
+                for p in list {
+                    set.insert(*p);
+                }
             }
-            db.execute(&stmt).await?;
+            return set;
         }
-        Ok(())
+        let mut pairs: Vec<i64> = chars.windows(2).map(|w| pair(w[0], Some(w[1]))).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut lists = Vec::with_capacity(pairs.len());
+        for g in &pairs {
+            match self.lists.get(g) {
+                Some(list) => lists.push(list),
+                None => return set,
+            }
+        }
+        lists.sort_by_key(|l| l.len());
+        let Some((first, rest)) = lists.split_first() else {
+            return set;
+        };
+        let others: Vec<PositionSet> = rest.iter().map(|l| PositionSet::of(self.len, l)).collect();
+        for p in first.iter().copied() {
+            // Every pair present does not make the run: 戸籍 and 籍謄 are in 戸籍…籍謄 without 戸籍謄.
+            if others.iter().all(|o| o.contains(p)) && (chars.len() == 2 || key(p).contains(term)) {
+                set.insert(p);
+            }
+        }
+        set
     }
 }
 
@@ -196,6 +197,37 @@ mod tests {
             let starts_with_tax = (g >> SHIFT) == i64::from(u32::from('税'));
             assert_eq!(starts_with_tax, (low..=high).contains(&g));
         }
+    }
+
+    fn found(keys: &[&str], query: &str) -> Vec<u32> {
+        let postings = Postings::build(keys.iter().copied());
+        let set = postings
+            .matching(query, |p| keys[p as usize])
+            .unwrap_or_else(|| PositionSet::empty(keys.len()));
+        (0..keys.len() as u32)
+            .filter(|p| set.contains(*p))
+            .collect()
+    }
+
+    #[test]
+    fn one_two_and_longer_terms_find_the_keys_that_hold_them() {
+        let keys = [
+            "戸籍謄本",
+            "個人住民税\u{1f}税務課",
+            "戸籍\u{1f}籍謄",
+            "固定資産税",
+        ];
+        assert_eq!(found(&keys, "税"), vec![1, 3]);
+        assert_eq!(found(&keys, "戸籍"), vec![0, 2]);
+        // Every pair of 戸籍謄 is in the third key, but not the run.
+        assert_eq!(found(&keys, "戸籍謄"), vec![0]);
+        assert_eq!(found(&keys, "税　住民"), vec![1]);
+        assert_eq!(found(&keys, "籍税"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn a_query_without_terms_filters_nothing() {
+        assert!(Postings::build(["戸籍"]).matching("  ", |_| "").is_none());
     }
 
     #[test]

@@ -79,6 +79,8 @@ struct Inner {
     compliance_lock: tokio::sync::Mutex<()>,
     /// The open findings counted per municipality, with the evaluation they count.
     compliance_tallies: TallyCache,
+    /// The asset register's index per municipality (`assets::index`).
+    asset_indexes: assets::index::IndexCache,
 }
 
 type TallyCache = std::sync::Mutex<
@@ -99,6 +101,7 @@ impl App {
                 schemes,
                 compliance_lock: tokio::sync::Mutex::new(()),
                 compliance_tallies: TallyCache::default(),
+                asset_indexes: Default::default(),
             }),
         })
     }
@@ -150,6 +153,10 @@ impl App {
         if let Ok(mut cache) = self.inner.compliance_tallies.lock() {
             cache.insert(municipality_id, (evaluated_at, tallies));
         }
+    }
+
+    pub(crate) fn asset_indexes(&self) -> &assets::index::IndexCache {
+        &self.inner.asset_indexes
     }
 
     pub(crate) fn dummy_hash(&self) -> &str {

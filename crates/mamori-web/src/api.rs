@@ -469,7 +469,14 @@ async fn list_assets(
     let q = asset_query(&state, &ctx, p)
         .await
         .map_err(|e| ctx.fail(e))?;
-    let page = assets::list(&state.app, &ctx.actor, &q)
+    let scheme = assets::scheme(
+        &state.app,
+        state.app.store().conn(),
+        ctx.actor.municipality_id,
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    let page = assets::list(&state.app, &ctx.actor, &scheme, &q)
         .await
         .map_err(|e| ctx.fail(e))?;
     ok(json!({

@@ -387,7 +387,7 @@ pub async fn list(
     };
     let q = to_query(&raw, unit);
     let list = if errors.is_empty() {
-        match assets::list(&state.app, &ctx.actor, &q).await {
+        match assets::list(&state.app, &ctx.actor, &scheme, &q).await {
             Ok(l) => Some(l),
             Err(AppError::Invalid(e)) => {
                 errors = e;

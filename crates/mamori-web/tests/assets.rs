@@ -780,3 +780,52 @@ async fn pages_past_the_counted_thousand_continue_the_same_order() {
     })
     .await;
 }
+
+/// The list's index is kept per process; a change made by another (the command line's import, a second
+/// server on the same database) shows on the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_by_another_process_shows_on_the_next_list() {
+    use mamori_app::mamori_store::audit::AuditKey;
+    use mamori_app::mamori_store::entity::asset;
+    use mamori_app::mamori_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    both(async |s: TestServer| {
+        let kacho = s.signed_in("kacho").await;
+        let unit = s.unit_id("120200").await;
+        let mine = asset::Entity::find()
+            .filter(asset::Column::OwnerUnitId.eq(unit))
+            .filter(asset::Column::Retired.eq(false))
+            .order_by_asc(asset::Column::Id)
+            .one(s.app.store().conn())
+            .await
+            .unwrap()
+            .expect("the demo's 税務課 has an asset");
+        let cell = format!(">{}<", mine.asset_no);
+        let (_, before) = page(&s, &kacho, "/assets").await;
+        assert!(before.contains(&cell), "listed before: {before}");
+
+        let other = mamori_app::App::new(
+            s.app.store().clone(),
+            AuditKey::load(&s.dir.join("audit.key"), false).unwrap(),
+            mamori_app::Config::default(),
+        )
+        .unwrap();
+        mamori_app::assets::retire(
+            &other,
+            &mamori_app::assets::AssetEditor::for_cli(mine.municipality_id),
+            &mamori_app::AuditActor::cli(),
+            mine.id,
+            None,
+        )
+        .await
+        .unwrap();
+
+        let (_, after) = page(&s, &kacho, "/assets").await;
+        assert!(
+            !after.contains(&cell),
+            "retired elsewhere, gone from the list"
+        );
+        let (_, with_retired) = page(&s, &kacho, "/assets?retired=on").await;
+        assert!(with_retired.contains(&cell), "{with_retired}");
+    })
+    .await;
+}

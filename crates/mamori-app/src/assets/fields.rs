@@ -672,7 +672,7 @@ impl AssetFields {
         AssetFields {
             asset_no: m.asset_no.clone(),
             name: m.name.clone(),
-            kind: AssetKind::parse(&m.kind).unwrap_or(AssetKind::Information),
+            kind: super::stored_kind(&m.kind).unwrap_or(AssetKind::Information),
             owner_unit_id: m.owner_unit_id,
             manager_staff_id: m.manager_staff_id,
             confidentiality: m.c_level.clone(),
@@ -681,13 +681,10 @@ impl AssetFields {
             personal: m.personal,
             sensitive_personal: m.sensitive_personal,
             specific_personal: m.specific_personal,
-            my_number_work: m
-                .my_number_work
-                .as_deref()
-                .and_then(|w| MyNumberWork::parse(w).ok()),
+            my_number_work: m.my_number_work.as_deref().and_then(super::stored_work),
             pif_ref: m.pif_ref.clone(),
             pia_ref: m.pia_ref.clone(),
-            zone: m.zone.as_deref().and_then(|z| Zone::parse(z).ok()),
+            zone: m.zone.as_deref().and_then(super::stored_zone),
             storage: m.storage.clone(),
             media: m.media.clone(),
             retention: m.retention.clone(),

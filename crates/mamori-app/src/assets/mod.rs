@@ -6,6 +6,7 @@
 //! and auditors read all; 統括 and system administrators change all; other staff read the assets they manage.
 
 mod fields;
+pub(crate) mod index;
 pub mod sheet;
 
 use chrono::{NaiveDate, Utc};
@@ -14,15 +15,15 @@ use mamori_policy::{
     check::{self, AssetFacts, Finding, Snapshot, StaffFacts, SubjectKind, UnitFacts},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
+    JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
     sea_query::{Expr, ExprTrait},
 };
 
 pub use fields::{AssetFields, AssetInput, Lookup};
+use index::{Filter, PersonalData, Sort, Units};
 
 use crate::access::Reach;
-use crate::gram;
 use crate::paging::{self, COUNT_LIMIT, MAX_PER_PAGE};
 use crate::tx::AuditActor;
 use crate::{Actor, App, AppError, AppResult, FieldError, Tx, text, today};
@@ -84,7 +85,7 @@ pub async fn scheme(
         .ok_or_else(|| AppError::Internal(format!("classification scheme {id:?} is not installed")))
 }
 
-/// Filters of the asset list; every one is applied in the database.
+/// Filters of the asset list (applied on the register's index, [`index`]).
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 pub struct AssetQuery {
     /// Free text: 資産番号, 資産名, 保存場所, 媒体, 関連システム, 備考.
@@ -183,60 +184,83 @@ fn reach_condition(reach: &Reach) -> Condition {
     }
 }
 
-/// The query behind the list and the export: filters and order, no paging.
-async fn filtered(
+/// The units under these `tree_path` prefixes.
+async fn units_under(db: &impl ConnectionTrait, prefixes: &[String]) -> AppResult<Units> {
+    let ids = org_unit::Entity::find()
+        .select_only()
+        .column(org_unit::Column::Id)
+        .filter(org_unit::Column::Id.in_subquery(paging::units_under(prefixes)))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?;
+    Ok(Units::Some(ids.into_iter().collect()))
+}
+
+/// The filters behind the list and the export, checked, with the person's reach and the unit filter resolved
+/// to units.
+async fn filter_for(
     db: &impl ConnectionTrait,
     scheme: &Scheme,
     actor: &Actor,
     q: &AssetQuery,
-) -> AppResult<sea_orm::Select<asset::Entity>> {
-    let mut query = asset::Entity::find()
-        .filter(asset::Column::MunicipalityId.eq(actor.municipality_id))
-        .filter(reach_condition(&actor.reach()));
-    if !text::checked(&q.retired) {
-        query = query.filter(asset::Column::Retired.eq(false));
-    }
-    if !q.q.trim().is_empty() {
-        query =
-            query.filter(gram::ASSETS.matches(asset::Column::Id, asset::Column::SearchKey, &q.q));
-    }
-    if let Some(unit_id) = q.unit {
-        let unit = org_unit::Entity::find_by_id(unit_id).one(db).await?;
-        let prefix: Vec<String> = unit
-            .filter(|u| u.municipality_id == actor.municipality_id)
-            .map(|u| u.tree_path)
-            .into_iter()
-            .collect();
-        query = query.filter(asset::Column::OwnerUnitId.in_subquery(paging::units_under(&prefix)));
-    }
+) -> AppResult<Filter> {
+    let (reach, manager) = match actor.reach() {
+        Reach::All => (Units::All, None),
+        Reach::OwnOnly(staff_id) => (Units::All, Some(staff_id)),
+        Reach::Subtrees(prefixes) => (units_under(db, &prefixes).await?, None),
+    };
+    let unit = match q.unit {
+        None => Units::All,
+        Some(unit_id) => {
+            let prefix: Vec<String> = org_unit::Entity::find_by_id(unit_id)
+                .one(db)
+                .await?
+                .filter(|u| u.municipality_id == actor.municipality_id)
+                .map(|u| u.tree_path)
+                .into_iter()
+                .collect();
+            units_under(db, &prefix).await?
+        }
+    };
+    let mut filter = Filter {
+        text: q.q.clone(),
+        reach,
+        manager,
+        unit,
+        with_retired: text::checked(&q.retired),
+        kind: None,
+        zone: None,
+        min_ranks: [None; 3],
+        personal: None,
+        review_before: text::checked(&q.overdue).then(today),
+        sort: Sort::parse(q.sort.as_deref()),
+    };
     let mut problems = crate::error::Problems::default();
     if let Some(kind) = q.kind.as_deref().filter(|k| !k.is_empty()) {
         match AssetKind::parse(kind) {
-            Ok(k) => query = query.filter(asset::Column::Kind.eq(k.code())),
+            Ok(k) => filter.kind = Some(k),
             Err(_) => problems.push(FieldError::new("kind", "err-choice").with("value", kind)),
         }
     }
     if let Some(zone) = q.zone.as_deref().filter(|z| !z.is_empty()) {
         match Zone::parse(zone) {
-            Ok(z) => query = query.filter(asset::Column::Zone.eq(z.code())),
+            Ok(z) => filter.zone = Some(z),
             Err(_) => problems.push(FieldError::new("zone", "err-choice").with("value", zone)),
         }
     }
-    for (axis, field, min, col) in [
-        (
-            Axis::Confidentiality,
-            "c_min",
-            &q.c_min,
-            asset::Column::CRank,
-        ),
-        (Axis::Integrity, "i_min", &q.i_min, asset::Column::IRank),
-        (Axis::Availability, "a_min", &q.a_min, asset::Column::ARank),
-    ] {
+    for ((axis, field, min), slot) in [
+        (Axis::Confidentiality, "c_min", &q.c_min),
+        (Axis::Integrity, "i_min", &q.i_min),
+        (Axis::Availability, "a_min", &q.a_min),
+    ]
+    .into_iter()
+    .zip(filter.min_ranks.iter_mut())
+    {
         let Some(min) = min.as_deref().filter(|m| !m.is_empty()) else {
             continue;
         };
         match scheme.parse_level(axis, min) {
-            Ok(level) => query = query.filter(col.gte(i16::from(level.rank()))),
+            Ok(level) => *slot = Some(i16::from(level.rank())),
             Err(e) => problems.push(
                 FieldError::new(field, "err-level")
                     .with("value", min)
@@ -244,70 +268,93 @@ async fn filtered(
             ),
         }
     }
-    match q.personal.as_deref() {
-        Some("personal") => query = query.filter(asset::Column::Personal.eq(true)),
-        Some("sensitive") => query = query.filter(asset::Column::SensitivePersonal.eq(true)),
-        Some("specific") => query = query.filter(asset::Column::SpecificPersonal.eq(true)),
-        Some("") | None => {}
+    filter.personal = match q.personal.as_deref() {
+        Some("personal") => Some(PersonalData::Personal),
+        Some("sensitive") => Some(PersonalData::Sensitive),
+        Some("specific") => Some(PersonalData::Specific),
+        Some("") | None => None,
         Some(other) => {
-            problems.push(FieldError::new("personal", "err-choice").with("value", other))
+            problems.push(FieldError::new("personal", "err-choice").with("value", other));
+            None
         }
-    }
-    if text::checked(&q.overdue) {
-        query = query.filter(asset::Column::NextReview.lt(today()));
-    }
-    problems.into_result()?;
-    // NULLs sort first on SQLite and last on PostgreSQL: order by "is null" first so both agree.
-    query = match q.sort.as_deref() {
-        Some("name") => query.order_by_asc(asset::Column::NameKey),
-        Some("confidentiality") => query
-            .order_by_asc(Expr::col(asset::Column::CRank).is_null())
-            .order_by_desc(asset::Column::CRank)
-            .order_by_asc(asset::Column::SortKey),
-        Some("review") => query
-            .order_by_asc(Expr::col(asset::Column::NextReview).is_null())
-            .order_by_asc(asset::Column::NextReview)
-            .order_by_asc(asset::Column::SortKey),
-        _ => query.order_by_asc(asset::Column::SortKey),
     };
-    Ok(query)
+    problems.into_result()?;
+    Ok(filter)
 }
 
-/// The asset list a person may see, filtered, sorted and paginated in the database.
-pub async fn list(app: &App, actor: &Actor, q: &AssetQuery) -> AppResult<AssetPage> {
-    let db = app.store().conn();
-    let scheme = scheme(app, db, actor.municipality_id).await?;
-    let query = filtered(db, &scheme, actor, q).await?;
-    let per_page = q.per_page.unwrap_or(50).clamp(1, MAX_PER_PAGE);
-    let page = std::cmp::max(q.page.unwrap_or(1), 1);
-    let offset = (page - 1) * per_page;
-    // One pass over the matches gives both the count (up to the limit) and the page: the ids of the first
-    // 1,001 in order. Only the page's rows are then read whole. Past the first 1,000 the page is asked for
-    // by offset and the count is "more than 1,000" anyway.
-    let ids_only = query.select_only().column(asset::Column::Id);
-    let (counted, page_ids): (u64, Vec<i64>) = if offset + per_page <= COUNT_LIMIT {
-        let ids: Vec<i64> = ids_only.limit(COUNT_LIMIT + 1).into_tuple().all(db).await?;
-        let start = (offset as usize).min(ids.len());
-        let end = (start + per_page as usize).min(ids.len());
-        (ids.len() as u64, ids[start..end].to_vec())
-    } else {
-        let ids = ids_only
-            .offset(offset)
-            .limit(per_page)
-            .into_tuple()
-            .all(db)
-            .await?;
-        (COUNT_LIMIT + 1, ids)
-    };
-    let mut by_id: std::collections::HashMap<i64, asset::Model> = asset::Entity::find()
-        .filter(asset::Column::Id.is_in(page_ids.clone()))
+/// An asset as the list reads it: the row, its unit's code and path and its manager's number and name.
+#[derive(Debug, FromQueryResult)]
+struct Listed {
+    #[sea_orm(nested)]
+    asset: asset::Model,
+    owner_code: Option<String>,
+    owner_path: Option<String>,
+    manager_no: Option<String>,
+    manager_name: Option<String>,
+}
+
+/// The assets with these ids, in this order, as listed: one query, with their units and managers joined.
+async fn rows_by_id(
+    db: &impl ConnectionTrait,
+    scheme: &Scheme,
+    ids: &[i64],
+) -> AppResult<Vec<AssetRow>> {
+    let mut by_id: std::collections::HashMap<i64, Named> = asset::Entity::find()
+        .column_as(org_unit::Column::Code, "owner_code")
+        .column_as(org_unit::Column::Path, "owner_path")
+        .column_as(staff::Column::StaffNo, "manager_no")
+        .column_as(staff::Column::Name, "manager_name")
+        .join(JoinType::LeftJoin, asset::Relation::OrgUnit.def())
+        .join(JoinType::LeftJoin, asset::Relation::Staff.def())
+        .filter(asset::Column::Id.is_in(ids.to_vec()))
+        .into_model::<Listed>()
         .all(db)
         .await?
         .into_iter()
-        .map(|m| (m.id, m))
+        .map(|l| {
+            let unit = l.owner_code.zip(l.owner_path);
+            let person = l.manager_no.zip(l.manager_name);
+            (l.asset.id, (l.asset, unit, person))
+        })
         .collect();
-    let models = page_ids.iter().filter_map(|id| by_id.remove(id)).collect();
-    let rows = rows_for(db, &scheme, models).await?;
+    let named = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    Ok(to_rows(scheme, named))
+}
+
+/// The asset list a person may see, filtered and sorted on the register's index ([`index`]), with the page's
+/// rows read from the database. `scheme` is the municipality's ([`scheme`]), which the caller has at hand.
+pub async fn list(
+    app: &App,
+    actor: &Actor,
+    scheme: &Scheme,
+    q: &AssetQuery,
+) -> AppResult<AssetPage> {
+    let db = app.store().conn();
+    let filter = filter_for(db, scheme, actor, q).await?;
+    let index = index::current(app, db, actor.municipality_id).await?;
+    let per_page = q.per_page.unwrap_or(50).clamp(1, MAX_PER_PAGE);
+    let page = std::cmp::max(q.page.unwrap_or(1), 1);
+    let offset = (page - 1) * per_page;
+    // The count goes up to the limit and no further; past the first 1,000 the count is "more than 1,000"
+    // whatever the page finds.
+    let counting = offset + per_page <= COUNT_LIMIT;
+    let wanted = if counting {
+        COUNT_LIMIT + 1
+    } else {
+        offset + per_page
+    };
+    let mut counted: u64 = 0;
+    let mut page_ids = Vec::with_capacity(per_page as usize);
+    for id in index.matching(&filter).take(wanted as usize) {
+        if counted >= offset && (page_ids.len() as u64) < per_page {
+            page_ids.push(id);
+        }
+        counted += 1;
+    }
+    if !counting {
+        counted = COUNT_LIMIT + 1;
+    }
+    let rows = rows_by_id(db, scheme, &page_ids).await?;
     Ok(AssetPage {
         rows,
         total: std::cmp::min(counted, COUNT_LIMIT),
@@ -317,23 +364,18 @@ pub async fn list(app: &App, actor: &Actor, q: &AssetQuery) -> AppResult<AssetPa
     })
 }
 
-/// Every asset the filters select, in list order, in pages of the database's (for export).
+/// Every asset the filters select, in list order (for export).
 pub async fn all_matching(app: &App, actor: &Actor, q: &AssetQuery) -> AppResult<Vec<AssetRow>> {
     let db = app.store().conn();
     let scheme = scheme(app, db, actor.municipality_id).await?;
-    let query = filtered(db, &scheme, actor, q).await?;
-    let mut out = Vec::new();
-    let mut offset = 0;
-    const PAGE: u64 = 5_000;
-    loop {
-        let models = query.clone().offset(offset).limit(PAGE).all(db).await?;
-        let n = models.len() as u64;
-        out.extend(rows_for(db, &scheme, models).await?);
-        if n < PAGE {
-            return Ok(out);
-        }
-        offset += PAGE;
+    let filter = filter_for(db, &scheme, actor, q).await?;
+    let index = index::current(app, db, actor.municipality_id).await?;
+    let ids: Vec<i64> = index.matching(&filter).collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        out.extend(rows_by_id(db, &scheme, chunk).await?);
     }
+    Ok(out)
 }
 
 pub(crate) fn classification_of(scheme: &Scheme, m: &asset::Model) -> Classification {
@@ -358,6 +400,40 @@ pub(crate) fn classification_from(scheme: &Scheme, ids: [Option<&str>; 3]) -> Cl
     c
 }
 
+// Stored values are codes, so an exact match decides; the parsers, which fold every spelling of every value
+// (NFKC, some microseconds a call), are only the fallback for anything else.
+
+/// The kind a stored code names.
+pub(crate) fn stored_kind(code: &str) -> Option<AssetKind> {
+    AssetKind::ALL
+        .into_iter()
+        .find(|k| k.code() == code)
+        .or_else(|| AssetKind::parse(code).ok())
+}
+
+/// The zone a stored code names.
+pub(crate) fn stored_zone(code: &str) -> Option<Zone> {
+    Zone::ALL
+        .into_iter()
+        .find(|z| z.code() == code)
+        .or_else(|| Zone::parse(code).ok())
+}
+
+/// The 事務区分 a stored code names.
+pub(crate) fn stored_work(code: &str) -> Option<MyNumberWork> {
+    MyNumberWork::ALL
+        .into_iter()
+        .find(|w| w.code() == code)
+        .or_else(|| MyNumberWork::parse(code).ok())
+}
+
+/// An asset with its unit's code and path and its manager's number and name.
+type Named = (
+    asset::Model,
+    Option<(String, String)>,
+    Option<(String, String)>,
+);
+
 async fn rows_for(
     db: &impl ConnectionTrait,
     scheme: &Scheme,
@@ -372,12 +448,19 @@ async fn rows_for(
     staff_ids.dedup();
     let mut units: HashMap<i64, (String, String)> = HashMap::new();
     for chunk in unit_ids.chunks(1_000) {
-        for u in org_unit::Entity::find()
+        let found: Vec<(i64, String, String)> = org_unit::Entity::find()
+            .select_only()
+            .columns([
+                org_unit::Column::Id,
+                org_unit::Column::Code,
+                org_unit::Column::Path,
+            ])
             .filter(org_unit::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
             .all(db)
-            .await?
-        {
-            units.insert(u.id, (u.code, u.path));
+            .await?;
+        for (id, code, path) in found {
+            units.insert(id, (code, path));
         }
     }
     let mut people: HashMap<i64, (String, String)> = HashMap::new();
@@ -397,36 +480,61 @@ async fn rows_for(
             people.insert(id, (no, name));
         }
     }
-    let today = today();
-    Ok(models
+    let named = models
         .into_iter()
         .map(|m| {
-            let classification = classification_of(scheme, &m);
-            let unit = m.owner_unit_id.and_then(|id| units.get(&id));
-            let person = m.manager_staff_id.and_then(|id| people.get(&id));
+            let unit = m.owner_unit_id.and_then(|id| units.get(&id)).cloned();
+            let person = m.manager_staff_id.and_then(|id| people.get(&id)).cloned();
+            (m, unit, person)
+        })
+        .collect();
+    Ok(to_rows(scheme, named))
+}
+
+fn to_rows(scheme: &Scheme, named: Vec<Named>) -> Vec<AssetRow> {
+    // A page holds few distinct classifications, and reading a level folds its id: label each once.
+    let mut labels: std::collections::HashMap<[Option<&str>; 3], String> = Default::default();
+    let row_labels: Vec<String> = named
+        .iter()
+        .map(|(m, _, _)| {
+            let ids = [
+                m.c_level.as_deref(),
+                m.i_level.as_deref(),
+                m.a_level.as_deref(),
+            ];
+            labels
+                .entry(ids)
+                .or_insert_with(|| scheme.short_label(&classification_from(scheme, ids)))
+                .clone()
+        })
+        .collect();
+    let today = today();
+    named
+        .into_iter()
+        .zip(row_labels)
+        .map(|((m, unit, person), label)| {
+            let (owner_code, owner_path) = unit.unwrap_or_default();
+            let (manager_no, manager_name) = person.unwrap_or_default();
             AssetRow {
                 id: m.id,
-                kind: AssetKind::parse(&m.kind).unwrap_or(AssetKind::Information),
+                kind: stored_kind(&m.kind).unwrap_or(AssetKind::Information),
                 owner_unit_id: m.owner_unit_id,
-                owner_code: unit.map(|u| u.0.clone()).unwrap_or_default(),
-                owner_path: unit.map(|u| u.1.clone()).unwrap_or_default(),
+                owner_code,
+                owner_path,
                 manager_staff_id: m.manager_staff_id,
-                manager_no: person.map(|p| p.0.clone()).unwrap_or_default(),
-                manager_name: person.map(|p| p.1.clone()).unwrap_or_default(),
-                label: scheme.short_label(&classification),
+                manager_no,
+                manager_name,
+                label,
                 confidentiality: m.c_level,
                 integrity: m.i_level,
                 availability: m.a_level,
                 personal: m.personal,
                 sensitive_personal: m.sensitive_personal,
                 specific_personal: m.specific_personal,
-                my_number_work: m
-                    .my_number_work
-                    .as_deref()
-                    .and_then(|w| MyNumberWork::parse(w).ok()),
+                my_number_work: m.my_number_work.as_deref().and_then(stored_work),
                 pif_ref: m.pif_ref,
                 pia_ref: m.pia_ref,
-                zone: m.zone.as_deref().and_then(|z| Zone::parse(z).ok()),
+                zone: m.zone.as_deref().and_then(stored_zone),
                 storage: m.storage,
                 media: m.media,
                 retention: m.retention,
@@ -442,7 +550,7 @@ async fn rows_for(
                 updated_at: m.updated_at,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// One entry of an asset's history, from the audit chain.
@@ -609,11 +717,8 @@ pub(crate) fn asset_facts(scheme: &Scheme, m: &asset::Model) -> AssetFacts {
         personal: m.personal,
         sensitive_personal: m.sensitive_personal,
         specific_personal: m.specific_personal,
-        my_number_work: m
-            .my_number_work
-            .as_deref()
-            .and_then(|w| MyNumberWork::parse(w).ok()),
-        zone: m.zone.as_deref().and_then(|z| Zone::parse(z).ok()),
+        my_number_work: m.my_number_work.as_deref().and_then(stored_work),
+        zone: m.zone.as_deref().and_then(stored_zone),
         next_review: m.next_review,
         retired: m.retired,
     }
@@ -663,7 +768,7 @@ fn active_model(municipality_id: i64, scheme: &Scheme, f: &AssetFields) -> asset
     }
 }
 
-/// Inserts new assets in large statements, with their grams and one audit entry each.
+/// Inserts new assets in large statements, with one audit entry each.
 pub(crate) async fn insert_many(
     tx: &mut Tx<'_>,
     municipality_id: i64,
@@ -706,15 +811,8 @@ pub(crate) async fn insert_many(
             })?);
         }
     }
+    index::bump_revision(tx.db(), municipality_id).await?;
     let rows_written = started.elapsed();
-    let mut grams = Vec::new();
-    for (f, id) in new.iter().zip(&ids) {
-        grams.extend(gram::grams(&f.search_key()).into_iter().map(|g| (g, *id)));
-    }
-    // In index order, the inserts walk the index once instead of jumping about it.
-    grams.sort_unstable();
-    gram::ASSETS.insert(tx.db(), &grams).await?;
-    let grams_written = started.elapsed();
     let entries = new
         .iter()
         .zip(&ids)
@@ -731,16 +829,14 @@ pub(crate) async fn insert_many(
     tx.audit_batch(municipality_id, entries).await?;
     tracing::debug!(
         assets = new.len(),
-        grams = grams.len(),
         rows_ms = rows_written.as_millis() as u64,
-        grams_ms = (grams_written - rows_written).as_millis() as u64,
-        audit_ms = (started.elapsed() - grams_written).as_millis() as u64,
+        audit_ms = (started.elapsed() - rows_written).as_millis() as u64,
         "assets inserted"
     );
     Ok(ids)
 }
 
-/// Writes a changed asset, its grams and an audit entry naming what changed.
+/// Writes a changed asset and an audit entry naming what changed.
 pub(crate) async fn update_one(
     tx: &mut Tx<'_>,
     scheme: &Scheme,
@@ -753,14 +849,7 @@ pub(crate) async fn update_one(
     m.id = Set(before.id);
     m.municipality_id = sea_orm::ActiveValue::NotSet;
     m.update(tx.db()).await?;
-    gram::ASSETS
-        .reindex(
-            tx.db(),
-            before.id,
-            Some(&before.search_key),
-            &after.search_key(),
-        )
-        .await?;
+    index::bump_revision(tx.db(), before.municipality_id).await?;
     let action = if after.retired_on.is_some() && old.retired_on.is_none() {
         Action::AssetRetired
     } else {
@@ -821,6 +910,7 @@ pub async fn create(
     check_owner(&tx, editor, fields.owner_unit_id).await?;
     let ids = insert_many(&mut tx, editor.municipality_id, &scheme, actor, &[fields]).await?;
     tx.commit().await?;
+    index::refresh_soon(app, editor.municipality_id);
     ids.first()
         .copied()
         .ok_or_else(|| AppError::Internal("insert gave no id".to_owned()))
@@ -852,7 +942,9 @@ pub async fn update(
     if fields != existing {
         update_one(&mut tx, &scheme, actor, &before, &fields).await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    index::refresh_soon(app, editor.municipality_id);
+    Ok(())
 }
 
 /// Retires an asset (廃止): it stays in the register, out of the default list, with its history.
@@ -872,7 +964,9 @@ pub async fn retire(
     let mut fields = AssetFields::from_model(&before);
     fields.retired_on = Some(on.unwrap_or_else(today));
     update_one(&mut tx, &scheme, actor, &before, &fields).await?;
-    tx.commit().await
+    tx.commit().await?;
+    index::refresh_soon(app, editor.municipality_id);
+    Ok(())
 }
 
 /// Suggests unit ids for a form's select: the units an editor may give assets to, in tree order.

@@ -396,6 +396,7 @@ pub async fn import(
     app.store().end_bulk(tx.db()).await?;
     let before_commit = started.elapsed();
     tx.commit().await?;
+    super::index::refresh_soon(app, editor.municipality_id);
     if report.created + report.updated >= 10_000 {
         app.store().checkpoint().await?;
     }

@@ -4,7 +4,7 @@ pub mod account;
 pub mod account_scope;
 pub mod api_token;
 pub mod asset;
-pub mod asset_gram;
+pub mod asset_revision;
 pub mod audit_entry;
 pub mod audit_head;
 pub mod change_set;

@@ -10,6 +10,7 @@ mod m0004_asset_list_cover;
 mod m0005_compliance;
 mod m0006_zones;
 mod m0007_quarantine;
+mod m0008_asset_revision;
 
 /// A foreign key from `from.col` to `to.id`.
 fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_compliance::Migration),
             Box::new(m0006_zones::Migration),
             Box::new(m0007_quarantine::Migration),
+            Box::new(m0008_asset_revision::Migration),
         ]
     }
 }

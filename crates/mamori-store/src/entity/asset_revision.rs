@@ -1,14 +1,14 @@
-//! Table `asset_gram`: the character-gram index of assets' search keys (see `mamori_app::gram`).
+//! Table `asset_revision`: a counter per municipality that every write of its assets bumps in the same
+//! transaction, so a copy of the register held in memory knows whether it is current.
 
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "asset_gram")]
+#[sea_orm(table_name = "asset_revision")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub gram: i64,
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub asset_id: i64,
+    pub municipality_id: i64,
+    pub revision: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
