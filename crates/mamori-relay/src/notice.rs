@@ -4,7 +4,6 @@
 //! names the spool id and the reason only: the operator looks the rest up with `mamori relay status` or
 //! exports the original on the sanitiser host.
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
 use crate::spool::SpoolId;
@@ -71,18 +70,13 @@ pub fn to_postmaster(
         headline = problem.headline(),
         received = received_at.to_rfc3339(),
     );
-    let encoded = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
     let mut out = format!(
         "From: Mamori relay <{postmaster}>\r\n\
          To: <{postmaster}>\r\n\
          Subject: [mamori relay] {subject} {id}\r\n\
          Date: {date}\r\n\
          Message-ID: <{tag}.{id}@{hostname}>\r\n\
-         Auto-Submitted: auto-generated\r\n\
-         MIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=UTF-8\r\n\
-         Content-Transfer-Encoding: base64\r\n\
-         \r\n",
+         Auto-Submitted: auto-generated\r\n",
         date = now.to_rfc2822(),
         subject = problem.subject(),
         tag = match problem {
@@ -90,9 +84,6 @@ pub fn to_postmaster(
             Problem::RecipientsRefused => "refused",
         },
     );
-    for chunk in encoded.as_bytes().chunks(76) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push_str("\r\n");
-    }
+    out.push_str(&mamori_sanitize::compose::body(&body));
     out.into_bytes()
 }

@@ -409,7 +409,7 @@ fn with_image(text: &str, png: &Png, name: &str, new_id: &SpoolId) -> String {
         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
          --{boundary}\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
     );
-    out.push_str(&base64_lines(text.as_bytes()));
+    out.push_str(&compose::base64_lines(text.as_bytes()));
     out.push_str(&format!("--{boundary}\r\n"));
     let mut content_type = vec!["image/png;".to_owned()];
     content_type.extend(file_name_param("name", name));
@@ -418,19 +418,8 @@ fn with_image(text: &str, png: &Png, name: &str, new_id: &SpoolId) -> String {
     disposition.extend(file_name_param("filename", name));
     out.push_str(&compose::fold("Content-Disposition", &disposition));
     out.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
-    out.push_str(&base64_lines(&png.bytes));
+    out.push_str(&compose::base64_lines(&png.bytes));
     out.push_str(&format!("--{boundary}--\r\n"));
-    out
-}
-
-fn base64_lines(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let mut out = String::with_capacity(encoded.len() + encoded.len() / 76 * 2 + 2);
-    for chunk in encoded.as_bytes().chunks(76) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push_str("\r\n");
-    }
     out
 }
 

@@ -92,9 +92,17 @@ pub fn message_ids(raw: &[u8]) -> Vec<String> {
 
 /// The MIME header fields and the base64 body, lines of 76 characters.
 pub fn body(text: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-    let mut out = String::with_capacity(encoded.len() + encoded.len() / 76 * 2 + 128);
-    out.push_str("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    let mut out = String::from(
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+    );
+    out.push_str(&base64_lines(text.as_bytes()));
+    out
+}
+
+/// `bytes` in base64, in CRLF-terminated lines of 76 characters (RFC 2045).
+pub fn base64_lines(bytes: &[u8]) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 76 * 2 + 2);
     for chunk in encoded.as_bytes().chunks(76) {
         out.push_str(&String::from_utf8_lossy(chunk));
         out.push_str("\r\n");

@@ -242,6 +242,12 @@ mod tests {
                     break;
                 }
             }
+            // The fast path itself decodes it (the careful path would give the same bytes).
+            assert_eq!(
+                decode_base64_lines(&raw).as_ref(),
+                Some(&data),
+                "{widths:?}"
+            );
             let decoded = decode_base64(&raw);
             assert_eq!(decoded.bytes, data, "{widths:?}");
             assert!(decoded.ambiguities.is_empty(), "{widths:?}");

@@ -349,10 +349,13 @@ async fn requests_page(
     errors: &[FieldError],
     done: Option<&str>,
 ) -> Response {
-    let cap = match quarantine::approver(&state.app, &ctx.actor).await {
-        Ok(Some(cap)) => cap,
-        Ok(None) => return ctx.fail(AppError::Forbidden),
-        Err(e) => return ctx.fail(e),
+    let settings =
+        match quarantine::settings(state.app.store().conn(), ctx.actor.municipality_id).await {
+            Ok(s) => s,
+            Err(e) => return ctx.fail(e),
+        };
+    let Some(cap) = ctx.actor.release_approver(settings.approver_role) else {
+        return ctx.fail(AppError::Forbidden);
     };
     let tr = &ctx.tr;
     let wanted = filter.and_then(RequestState::parse);
@@ -360,11 +363,6 @@ async fn requests_page(
         Ok(rows) => rows,
         Err(e) => return ctx.fail(e),
     };
-    let settings =
-        match quarantine::settings(state.app.store().conn(), ctx.actor.municipality_id).await {
-            Ok(s) => s,
-            Err(e) => return ctx.fail(e),
-        };
     let roles = if ctx.actor.org_admin().is_some() {
         APPROVER_ROLES
             .iter()

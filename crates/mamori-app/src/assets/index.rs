@@ -174,11 +174,8 @@ impl From<IndexRow> for Loaded {
                 manager_staff_id: r.manager_staff_id,
                 next_review: r.next_review,
                 ranks: [r.c_rank, r.i_rank, r.a_rank],
-                kind: AssetKind::ALL.into_iter().find(|k| k.code() == r.kind),
-                zone: r
-                    .zone
-                    .as_deref()
-                    .and_then(|z| Zone::ALL.into_iter().find(|c| c.code() == z)),
+                kind: super::stored_kind(&r.kind),
+                zone: r.zone.as_deref().and_then(super::stored_zone),
                 personal: r.personal,
                 sensitive_personal: r.sensitive_personal,
                 specific_personal: r.specific_personal,

@@ -434,63 +434,6 @@ type Named = (
     Option<(String, String)>,
 );
 
-async fn rows_for(
-    db: &impl ConnectionTrait,
-    scheme: &Scheme,
-    models: Vec<asset::Model>,
-) -> AppResult<Vec<AssetRow>> {
-    use std::collections::HashMap;
-    let mut unit_ids: Vec<i64> = models.iter().filter_map(|m| m.owner_unit_id).collect();
-    unit_ids.sort_unstable();
-    unit_ids.dedup();
-    let mut staff_ids: Vec<i64> = models.iter().filter_map(|m| m.manager_staff_id).collect();
-    staff_ids.sort_unstable();
-    staff_ids.dedup();
-    let mut units: HashMap<i64, (String, String)> = HashMap::new();
-    for chunk in unit_ids.chunks(1_000) {
-        let found: Vec<(i64, String, String)> = org_unit::Entity::find()
-            .select_only()
-            .columns([
-                org_unit::Column::Id,
-                org_unit::Column::Code,
-                org_unit::Column::Path,
-            ])
-            .filter(org_unit::Column::Id.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (id, code, path) in found {
-            units.insert(id, (code, path));
-        }
-    }
-    let mut people: HashMap<i64, (String, String)> = HashMap::new();
-    for chunk in staff_ids.chunks(1_000) {
-        let found: Vec<(i64, String, String)> = staff::Entity::find()
-            .select_only()
-            .columns([
-                staff::Column::Id,
-                staff::Column::StaffNo,
-                staff::Column::Name,
-            ])
-            .filter(staff::Column::Id.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (id, no, name) in found {
-            people.insert(id, (no, name));
-        }
-    }
-    let named = models
-        .into_iter()
-        .map(|m| {
-            let unit = m.owner_unit_id.and_then(|id| units.get(&id)).cloned();
-            let person = m.manager_staff_id.and_then(|id| people.get(&id)).cloned();
-            (m, unit, person)
-        })
-        .collect();
-    Ok(to_rows(scheme, named))
-}
-
 fn to_rows(scheme: &Scheme, named: Vec<Named>) -> Vec<AssetRow> {
     // A page holds few distinct classifications, and reading a level folds its id: label each once.
     let mut labels: std::collections::HashMap<[Option<&str>; 3], String> = Default::default();
@@ -621,7 +564,7 @@ pub async fn get(app: &App, actor: &Actor, id: i64) -> AppResult<AssetDetail> {
         .into_iter()
         .cloned()
         .collect();
-    let row = rows_for(db, &scheme, vec![m])
+    let row = rows_by_id(db, &scheme, &[m.id])
         .await?
         .into_iter()
         .next()

@@ -24,7 +24,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::access::{MailRecipient, NetworkReader, OrgAdmin, ReleaseApprover};
+use crate::access::{MailRecipient, NetworkReader, OrgAdmin, Reach, ReleaseApprover};
 use crate::{Actor, App, AppError, AppResult, AuditActor, FieldError, text};
 use mamori_store::audit::Action;
 use mamori_store::entity::{org_unit, release_request, setting, staff};
@@ -239,14 +239,15 @@ fn unavailable_problem(u: &Unavailable) -> AppError {
     }
 }
 
-async fn own_address(app: &App, cap: &MailRecipient) -> AppResult<Option<String>> {
+/// The signed-in person's staff record and its mail address (`None` when it has none).
+async fn own_record(app: &App, cap: &MailRecipient) -> AppResult<(staff::Model, Option<String>)> {
     let person = staff::Entity::find_by_id(cap.staff_id)
         .one(app.store().conn())
         .await?
         .filter(|s| s.municipality_id == cap.municipality_id)
         .ok_or(AppError::Forbidden)?;
     let email = person.email.trim().to_lowercase();
-    Ok((!email.is_empty()).then_some(email))
+    Ok((person, (!email.is_empty()).then_some(email)))
 }
 
 // ---- what a recipient sees ----
@@ -305,7 +306,7 @@ pub async fn inbox(
         Ok(c) => c,
         Err(u) => return Ok(Err(u)),
     };
-    let Some(address) = own_address(app, cap).await? else {
+    let (_, Some(address)) = own_record(app, cap).await? else {
         return Ok(Err(Unavailable::NoAddress));
     };
     let held = match client.held_for(&address).await {
@@ -370,9 +371,8 @@ pub async fn request(
         return Err(AppError::NotFound);
     }
     let client = relay(app).map_err(|u| unavailable_problem(&u))?;
-    let address = own_address(app, cap)
-        .await?
-        .ok_or_else(|| unavailable_problem(&Unavailable::NoAddress))?;
+    let (person, address) = own_record(app, cap).await?;
+    let address = address.ok_or_else(|| unavailable_problem(&Unavailable::NoAddress))?;
     // The relay answers only for a message this address received.
     let held: HeldMessage = client
         .held(message_id, &address)
@@ -406,10 +406,6 @@ pub async fn request(
             },
         ));
     }
-    let person = staff::Entity::find_by_id(cap.staff_id)
-        .one(app.store().conn())
-        .await?
-        .ok_or(AppError::Forbidden)?;
     let on_request = part.release == "on_request";
     let on_request_label = format!("{} (on request)", person.staff_no);
     let now = Utc::now();
@@ -453,10 +449,12 @@ pub async fn request(
     }
     .insert(tx.db())
     .await
-    .map_err(|e| {
+    .map_err(|e| match e.sql_err() {
         // Two clicks at once: the unique index keeps one request.
-        tracing::debug!("release request not inserted: {e}");
-        AppError::field("part", "err-release-asked-before")
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::field("part", "err-release-asked-before")
+        }
+        _ => e.into(),
     })?;
     tx.audit(
         cap.municipality_id,
@@ -553,8 +551,6 @@ async fn send(
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RequestRow {
     pub request: RequestView,
-    pub relay_message_id: String,
-    pub part_index: i32,
     pub requester: String,
     pub requester_staff_no: String,
     pub unit: String,
@@ -563,7 +559,6 @@ pub struct RequestRow {
     pub received_at: DateTime<Utc>,
     pub file_name: Option<String>,
     pub class: String,
-    pub sniffed_type: String,
     pub size: i64,
     pub sha256: String,
     pub rule: String,
@@ -593,6 +588,13 @@ pub async fn requests(
             ),
         ),
     };
+    // Reach narrows the query before the limit: an approver of one 課 sees its requests however many the
+    // rest of the city has.
+    if let Reach::Subtrees(prefixes) = &cap.reach {
+        query = query.filter(
+            release_request::Column::UnitId.in_subquery(crate::paging::units_under(prefixes)),
+        );
+    }
     let rows = query
         .order_by_desc(release_request::Column::RequestedAt)
         .order_by_desc(release_request::Column::Id)
@@ -623,8 +625,6 @@ pub async fn requests(
                 actionable: request.state.open() && !own,
                 own,
                 request,
-                relay_message_id: row.relay_message_id,
-                part_index: row.part_index,
                 requester: person.name.clone(),
                 requester_staff_no: person.staff_no.clone(),
                 unit: unit.name.clone(),
@@ -633,7 +633,6 @@ pub async fn requests(
                 received_at: row.received_at,
                 file_name: row.file_name,
                 class: row.class,
-                sniffed_type: row.sniffed_type,
                 size: row.size,
                 sha256: row.sha256,
                 rule: row.rule,

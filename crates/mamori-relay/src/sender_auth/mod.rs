@@ -40,8 +40,11 @@ pub async fn check(
 ) -> Report {
     let dns = Lookups::new(resolver, limits);
     let (fields, _) = canonical::split(raw);
-    let spf = spf::verify(&fields, mail_from, &dns).await;
-    let dkim = dkim::verify(raw, &dns, now).await;
+    // SPF and DKIM wait on DNS independently: their lookups share the budget, not the wait.
+    let (spf, dkim) = tokio::join!(
+        spf::verify(&fields, mail_from, &dns),
+        dkim::verify(raw, &dns, now)
+    );
     let dmarc = dmarc::verify(&fields, &spf, &dkim, &dns).await;
     Report { spf, dkim, dmarc }
 }
@@ -85,13 +88,13 @@ impl Report {
         if let Some(comment) = &spf.comment {
             let _ = write!(result, " ({})", comment_text(comment));
         }
-        let identity = if spf.from_helo {
-            format!("smtp.helo={}", token(&spf.domain))
+        let (key, value) = if spf.from_helo {
+            ("smtp.helo", token(&spf.domain))
         } else {
-            format!("smtp.mailfrom={}", token(&spf.mail_from))
+            ("smtp.mailfrom", token(&spf.mail_from))
         };
-        if identity.len() > "smtp.mailfrom=".len() {
-            let _ = write!(result, " {identity}");
+        if !value.is_empty() {
+            let _ = write!(result, " {key}={value}");
         }
         result
     }
@@ -196,6 +199,27 @@ mod tests {
         assert_eq!(
             report.header_field("relay"),
             "Authentication-Results: relay;\r\n\tspf=none smtp.mailfrom=a@example.jp;\r\n\tdkim=none (no signature);\r\n\tdmarc=none (no DMARC record) header.from=example.jp\r\n"
+        );
+    }
+
+    #[test]
+    fn a_short_helo_name_is_still_named() {
+        let report = Report {
+            spf: spf::Verdict {
+                from_helo: true,
+                domain: "a.jp".into(),
+                mail_from: String::new(),
+                ..spf_none()
+            },
+            dkim: Vec::new(),
+            dmarc: dmarc_none(),
+        };
+        assert!(
+            report
+                .header_field("relay")
+                .contains("spf=none smtp.helo=a.jp;"),
+            "{}",
+            report.header_field("relay")
         );
     }
 }
