@@ -11,6 +11,7 @@ mod m0005_compliance;
 mod m0006_zones;
 mod m0007_quarantine;
 mod m0008_asset_revision;
+mod m0009_asset_list_index_gone;
 
 /// A foreign key from `from.col` to `to.id`.
 fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_zones::Migration),
             Box::new(m0007_quarantine::Migration),
             Box::new(m0008_asset_revision::Migration),
+            Box::new(m0009_asset_list_index_gone::Migration),
         ]
     }
 }
