@@ -750,6 +750,7 @@ pub async fn synthetic_assets(app: &App, municipality_id: i64, count: usize) -> 
         let unit = units[i % units.len()];
         let personal = i % 3 != 0;
         let specific = i % 11 == 0;
+        let sensitive = i % 13 == 0;
         batch.push(AssetFields {
             asset_no: format!("S-{i:06}"),
             name: format!(
@@ -762,8 +763,9 @@ pub async fn synthetic_assets(app: &App, municipality_id: i64, count: usize) -> 
             confidentiality: Some(c_levels[i % c_levels.len()].clone()),
             integrity: Some(if i % 2 == 0 { "2" } else { "1" }.to_owned()),
             availability: Some(if i % 4 == 0 { "2" } else { "1" }.to_owned()),
-            personal: personal || specific,
-            sensitive_personal: i % 13 == 0,
+            // 要配慮個人情報 and 特定個人情報 are 個人情報 too, as the register's own checks require.
+            personal: personal || specific || sensitive,
+            sensitive_personal: sensitive,
             specific_personal: specific,
             my_number_work: specific.then_some(MyNumberWork::Use),
             pif_ref: String::new(),
