@@ -287,6 +287,7 @@ import-problem-line = line { $line }, { $column } “{ $value }”: { $reason }
 import-summary-refused = Checked { $rows } rows: { $problems } problems, so nothing was written ({ $created } created, { $updated } updated, { $unchanged } unchanged).
 import-summary-applied = Imported { $rows } rows: { $created } created, { $updated } updated, { $unchanged } unchanged.
 import-summary-dry-run = Dry run, nothing written: { $rows } rows, { $created } created, { $updated } updated, { $unchanged } unchanged, { $problems } problems.
+import-changes-more = … and { $count } more
 
 ## 情報資産管理台帳 (asset register)
 nav-assets = Assets

@@ -287,6 +287,7 @@ import-problem-line = { $line }行目 { $column }「{ $value }」: { $reason }
 import-summary-refused = { $rows }行を確認しました: 問題が{ $problems }件あるため、何も書き込んでいません（新規 { $created }・変更 { $updated }・変更なし { $unchanged }）。
 import-summary-applied = { $rows }行を取り込みました: 新規 { $created }・変更 { $updated }・変更なし { $unchanged }。
 import-summary-dry-run = 確認のみ（書き込みなし）: { $rows }行、新規 { $created }・変更 { $updated }・変更なし { $unchanged }・問題 { $problems }件。
+import-changes-more = …ほか { $count }件
 
 ## 情報資産管理台帳 (asset register)
 nav-assets = 資産

@@ -2,7 +2,8 @@
 //! field error that names the file, row and column in words a person can act on.
 
 use mamori_sheet::{
-    ColumnSpec, EncodingChoice, Format, HeaderMap, HeaderProblem, SheetError, Table,
+    ColumnSpec, Encoding, EncodingChoice, Format, HeaderMap, HeaderProblem, RowReader, RowSource,
+    SheetError, Table,
 };
 
 use crate::FieldError;
@@ -84,28 +85,78 @@ impl Sheet {
     /// The trimmed value of a column in a row: `None` when the file has no such column, empty when the cell
     /// is.
     pub fn present(&self, row: &mamori_sheet::Row, key: &str) -> Option<String> {
-        self.columns.index(key)?;
-        Some(self.columns.get(row, key).unwrap_or_default().to_owned())
+        present(&self.columns, row, key)
     }
 
     /// The header of a column as the file writes it, with its letter (`機密性 (H)`).
     pub fn column_name(&self, key: &str, fallback: &str) -> String {
-        match self.columns.index(key) {
-            Some(i) => format!(
-                "{} ({})",
-                self.table
-                    .headers
-                    .get(i)
-                    .map(String::as_str)
-                    .unwrap_or(fallback),
-                mamori_sheet::column_letter(i)
-            ),
-            None => fallback.to_owned(),
-        }
+        column_name(&self.table.headers, &self.columns, key, fallback)
     }
 
     /// The trimmed value of a column in a row, empty when absent.
     pub fn cell(&self, row: &mamori_sheet::Row, key: &str) -> String {
         self.columns.get(row, key).unwrap_or_default().to_owned()
+    }
+}
+
+fn present(columns: &HeaderMap, row: &mamori_sheet::Row, key: &str) -> Option<String> {
+    columns.index(key)?;
+    Some(columns.get(row, key).unwrap_or_default().to_owned())
+}
+
+fn column_name(headers: &[String], columns: &HeaderMap, key: &str, fallback: &str) -> String {
+    match columns.index(key) {
+        Some(i) => format!(
+            "{} ({})",
+            headers.get(i).map(String::as_str).unwrap_or(fallback),
+            mamori_sheet::column_letter(i)
+        ),
+        None => fallback.to_owned(),
+    }
+}
+
+/// Opens `bytes` (format from content and file name) to be read row by row, for files too big to hold as a
+/// [`Table`]: [`RowSource::rows`] then gives the header and the rows.
+pub fn open<'b>(
+    field: &str,
+    file_name: &str,
+    bytes: &'b [u8],
+    encoding: EncodingChoice,
+) -> Result<RowSource<'b>, Vec<FieldError>> {
+    RowSource::open(bytes, Format::detect(file_name, bytes), encoding)
+        .map_err(|e| to_field_errors(field, &e))
+}
+
+/// The header row of a sheet read row by row, its columns resolved: what [`Sheet`] is without the rows.
+pub struct SheetHead {
+    pub headers: Vec<String>,
+    pub columns: HeaderMap,
+    pub encoding: Option<Encoding>,
+}
+
+impl SheetHead {
+    /// Resolves the header row of `rows`.
+    pub fn resolve(
+        field: &str,
+        rows: &RowReader<'_>,
+        specs: &[ColumnSpec],
+    ) -> Result<SheetHead, Vec<FieldError>> {
+        let columns = HeaderMap::resolve(rows.headers(), specs)
+            .map_err(|e| to_field_errors(field, &SheetError::Header(e)))?;
+        Ok(SheetHead {
+            headers: rows.headers().to_vec(),
+            columns,
+            encoding: rows.encoding(),
+        })
+    }
+
+    /// As [`Sheet::present`].
+    pub fn present(&self, row: &mamori_sheet::Row, key: &str) -> Option<String> {
+        present(&self.columns, row, key)
+    }
+
+    /// As [`Sheet::column_name`].
+    pub fn column_name(&self, key: &str, fallback: &str) -> String {
+        column_name(&self.headers, &self.columns, key, fallback)
     }
 }

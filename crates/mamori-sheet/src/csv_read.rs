@@ -5,22 +5,21 @@
 //! how many, and a quoted line break must not count as a row.
 
 use std::borrow::Cow;
+use std::iter::Peekable;
+use std::str::Chars;
 
 use crate::SheetError;
 use crate::cp932;
-use crate::table::{Encoding, EncodingChoice, Table, TableBuilder};
+use crate::table::{Encoding, EncodingChoice};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-pub(crate) fn read(bytes: &[u8], choice: EncodingChoice) -> Result<Table, SheetError> {
-    let (text, encoding) = decode(bytes, choice)?;
-    let mut table = TableBuilder::new();
-    parse(&text, |line, cells| table.push(line, cells))?;
-    table.finish(Some(encoding))
-}
-
-/// Decodes the whole file, saying which encoding it was in.
-fn decode(bytes: &[u8], choice: EncodingChoice) -> Result<(Cow<'_, str>, Encoding), SheetError> {
+/// Decodes the whole file, saying which encoding it was in. UTF-8 is borrowed
+/// as it is; only Shift_JIS needs a decoded copy (bounded by the input limit).
+pub(crate) fn decode(
+    bytes: &[u8],
+    choice: EncodingChoice,
+) -> Result<(Cow<'_, str>, Encoding), SheetError> {
     let bom = bytes.starts_with(UTF8_BOM);
     match choice {
         EncodingChoice::ShiftJis => decode_cp932(bytes),
@@ -60,51 +59,76 @@ fn line_of(bytes: &[u8], offset: usize) -> usize {
     1 + bytes[..offset].iter().filter(|b| **b == b'\n').count()
 }
 
-/// Splits CSV text (RFC 4180, as Excel reads it) into rows, giving each row's
-/// number and cells to `row`, empty lines included.
+/// Splits CSV text (RFC 4180, as Excel reads it) into rows, one at a time:
+/// each row's number and cells, empty lines included.
 ///
 /// Line ends are CRLF, LF or CR. A field that starts with `"` is quoted: `""`
 /// inside it is a quote, and commas and line breaks are data; text after its
 /// closing quote is kept, as Excel does. Quotes inside an unquoted field are
-/// data. A quoted field still open at the end of the file is an error.
-fn parse(
-    text: &str,
-    mut row: impl FnMut(usize, Vec<String>) -> Result<(), SheetError>,
-) -> Result<(), SheetError> {
-    let mut chars = text.chars().peekable();
-    let mut line = 1;
-    let mut cells = Vec::new();
-    let mut cell = String::new();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if cell.is_empty() => loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        cell.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => cell.push(c),
-                    None => return Err(SheetError::UnclosedQuote { line }),
-                }
-            },
-            ',' => cells.push(std::mem::take(&mut cell)),
-            '\r' | '\n' => {
-                if c == '\r' && chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                cells.push(std::mem::take(&mut cell));
-                row(line, std::mem::take(&mut cells))?;
-                line += 1;
-            }
-            c => cell.push(c),
+/// data. A quoted field still open at the end of the file is an error, after
+/// which there are no more rows.
+pub(crate) struct Records<'t> {
+    chars: Peekable<Chars<'t>>,
+    line: usize,
+    done: bool,
+}
+
+impl<'t> Records<'t> {
+    pub(crate) fn new(text: &'t str) -> Records<'t> {
+        Records {
+            chars: text.chars().peekable(),
+            line: 1,
+            done: false,
         }
     }
-    if !cell.is_empty() || !cells.is_empty() {
-        cells.push(cell);
-        row(line, cells)?;
+}
+
+impl Iterator for Records<'_> {
+    type Item = Result<(usize, Vec<String>), SheetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let chars = &mut self.chars;
+        let mut cells = Vec::new();
+        let mut cell = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if cell.is_empty() => loop {
+                    match chars.next() {
+                        Some('"') if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            cell.push('"');
+                        }
+                        Some('"') => break,
+                        Some(c) => cell.push(c),
+                        None => {
+                            self.done = true;
+                            return Some(Err(SheetError::UnclosedQuote { line: self.line }));
+                        }
+                    }
+                },
+                ',' => cells.push(std::mem::take(&mut cell)),
+                '\r' | '\n' => {
+                    if c == '\r' && chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                    cells.push(cell);
+                    let line = self.line;
+                    self.line += 1;
+                    return Some(Ok((line, cells)));
+                }
+                c => cell.push(c),
+            }
+        }
+        self.done = true;
+        if !cell.is_empty() || !cells.is_empty() {
+            cells.push(cell);
+            return Some(Ok((self.line, cells)));
+        }
+        None
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -112,16 +136,14 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::Row;
+    use crate::{Format, Row, Table};
 
     fn rows(text: &str) -> Vec<(usize, Vec<String>)> {
-        let mut rows = Vec::new();
-        parse(text, |line, cells| {
-            rows.push((line, cells));
-            Ok(())
-        })
-        .unwrap();
-        rows
+        Records::new(text).collect::<Result<_, _>>().unwrap()
+    }
+
+    fn read(bytes: &[u8], choice: EncodingChoice) -> Result<Table, SheetError> {
+        crate::read_table(bytes, Format::Csv, choice)
     }
 
     fn strings(cells: &[&str]) -> Vec<String> {
@@ -178,8 +200,12 @@ mod tests {
 
     #[test]
     fn unclosed_quote_names_the_row_it_opens_on() {
-        let error = parse("a\nb\n\"c\nd", |_, _| Ok(())).unwrap_err();
-        assert_eq!(error, SheetError::UnclosedQuote { line: 3 });
+        let mut records = Records::new("a\nb\n\"c\nd");
+        assert_eq!(
+            records.nth(2),
+            Some(Err(SheetError::UnclosedQuote { line: 3 }))
+        );
+        assert_eq!(records.next(), None);
     }
 
     #[test]

@@ -1,11 +1,24 @@
 //! Writing CSV the way Excel writes it: RFC 4180 quoting, CRLF line ends.
 
+use std::io::Write;
+
 use crate::table::{Encoding, is_blank};
 use crate::{SheetError, column_letter, cp932};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Writes a header row and data rows as CSV (CSV 出力).
+/// An error writing a sheet to a stream (書き出しの失敗): what the sheet cannot hold, or the stream failing.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The data cannot be written as asked (a character the encoding lacks, a row too wide …).
+    #[error(transparent)]
+    Sheet(#[from] SheetError),
+    /// The output failed (disk full, connection gone …).
+    #[error("could not write the output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Writes a header row and data rows as CSV (CSV 出力), all in memory.
 ///
 /// Fields holding a comma, a quote or a line break are quoted, quotes doubled;
 /// every row ends in CRLF. Rows shorter than the headers are padded with empty
@@ -18,6 +31,8 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Cells are written as they are: a value starting with `=`, `+`, `-` or `@`
 /// is a formula to Excel when the file is opened. Prefer [`crate::write_xlsx`]
 /// for files people open, as it writes every cell as text.
+///
+/// For many rows, [`CsvWriter`] writes the same bytes row by row to a stream.
 pub fn write_csv<H, R, C>(
     headers: &[H],
     rows: &[R],
@@ -29,34 +44,118 @@ where
     C: AsRef<str>,
 {
     let mut out = Vec::new();
-    if encoding == Encoding::Utf8Bom {
-        out.extend_from_slice(UTF8_BOM);
+    let mut encoder = Encoder::new(headers, encoding);
+    encoder.header(&mut out)?;
+    for row in rows {
+        encoder.row(&mut out, row.as_ref())?;
     }
-    let column_name = |index: usize| {
-        let header = headers[index].as_ref();
-        if is_blank(header) {
-            column_letter(index)
-        } else {
-            header.to_owned()
+    Ok(out)
+}
+
+/// Writes CSV row by row to a stream (CSV の逐次出力), as [`write_csv`] does in memory: the same
+/// bytes, the same errors. Memory holds one row, whatever the number of rows.
+///
+/// A row is encoded whole before any of it is written, so a refused row leaves
+/// no half row behind; but rows before it are written already: write to a
+/// temporary file and keep it only when [`CsvWriter::finish`] succeeds. Give it
+/// a buffered writer (`BufWriter`), as it writes once a row.
+pub struct CsvWriter<W: Write> {
+    out: W,
+    encoder: Encoder,
+    /// The row being encoded, reused from row to row.
+    row: Vec<u8>,
+}
+
+impl<W: Write> CsvWriter<W> {
+    /// Starts the file: the BOM if the encoding has one, and the header row.
+    pub fn new<H: AsRef<str>>(
+        mut out: W,
+        headers: &[H],
+        encoding: Encoding,
+    ) -> Result<CsvWriter<W>, WriteError> {
+        let mut encoder = Encoder::new(headers, encoding);
+        let mut row = Vec::new();
+        encoder.header(&mut row)?;
+        out.write_all(&row)?;
+        Ok(CsvWriter { out, encoder, row })
+    }
+
+    /// Writes the next data row; shorter than the headers is padded, longer is an error.
+    pub fn write_row<C: AsRef<str>>(&mut self, cells: &[C]) -> Result<(), WriteError> {
+        self.row.clear();
+        self.encoder.row(&mut self.row, cells)?;
+        self.out.write_all(&self.row)?;
+        Ok(())
+    }
+
+    /// Data rows written so far.
+    pub fn rows(&self) -> usize {
+        self.encoder.line - 1
+    }
+
+    /// Flushes the stream and gives it back.
+    pub fn finish(mut self) -> Result<W, WriteError> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Turns rows into CSV bytes; [`write_csv`] and [`CsvWriter`] differ only in where the bytes go.
+struct Encoder {
+    encoding: Encoding,
+    headers: Vec<String>,
+    /// Row number of the last row encoded (header = 1).
+    line: usize,
+}
+
+impl Encoder {
+    fn new<H: AsRef<str>>(headers: &[H], encoding: Encoding) -> Encoder {
+        Encoder {
+            encoding,
+            headers: headers.iter().map(|h| h.as_ref().to_owned()).collect(),
+            line: 0,
         }
-    };
-    let header_cells = headers.iter().map(AsRef::as_ref);
-    write_row(&mut out, encoding, 1, header_cells, column_name)?;
-    for (index, row) in rows.iter().enumerate() {
-        let line = index + 2;
-        let cells = row.as_ref();
-        if cells.len() > headers.len() {
+    }
+
+    fn header(&mut self, out: &mut Vec<u8>) -> Result<(), SheetError> {
+        if self.encoding == Encoding::Utf8Bom {
+            out.extend_from_slice(UTF8_BOM);
+        }
+        self.line = 1;
+        let cells = self.headers.iter().map(String::as_str);
+        write_row(out, self.encoding, 1, cells, |index| {
+            column_name(&self.headers, index)
+        })
+    }
+
+    fn row<C: AsRef<str>>(&mut self, out: &mut Vec<u8>, cells: &[C]) -> Result<(), SheetError> {
+        let line = self.line + 1;
+        let columns = self.headers.len();
+        if cells.len() > columns {
             return Err(SheetError::RowTooWide {
                 line,
                 cells: cells.len(),
-                columns: headers.len(),
+                columns,
             });
         }
-        let padding = std::iter::repeat_n("", headers.len() - cells.len());
+        let padding = std::iter::repeat_n("", columns - cells.len());
         let cells = cells.iter().map(AsRef::as_ref).chain(padding);
-        write_row(&mut out, encoding, line, cells, column_name)?;
+        write_row(out, self.encoding, line, cells, |index| {
+            column_name(&self.headers, index)
+        })?;
+        self.line = line;
+        Ok(())
     }
-    Ok(out)
+}
+
+/// How an error names a column: its header, or its letter when the header is blank.
+fn column_name(headers: &[String], index: usize) -> String {
+    let header = &headers[index];
+    if is_blank(header) {
+        column_letter(index)
+    } else {
+        header.clone()
+    }
 }
 
 fn write_row<'a>(

@@ -123,27 +123,35 @@ impl AsRef<[String]> for Row {
     }
 }
 
-/// Builds a [`Table`] from rows in file order, enforcing the limits.
-pub(crate) struct TableBuilder {
+/// The rules every raw row of a file goes through, in file order: trailing
+/// empty cells dropped, fully empty rows skipped, the first non-empty row is
+/// the header row, and the limits on columns, cell length and rows.
+#[derive(Default)]
+pub(crate) struct RowRules {
     headers: Option<Vec<String>>,
-    rows: Vec<Row>,
+    rows: usize,
 }
 
-impl TableBuilder {
-    pub(crate) fn new() -> TableBuilder {
-        TableBuilder {
-            headers: None,
-            rows: Vec::new(),
-        }
-    }
+/// What a raw row turned out to be.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// Empty, or the header row (now in [`RowRules::headers`]).
+    Nothing,
+    Data(Row),
+}
 
+impl RowRules {
     /// Takes the row at `line`: the first non-empty one is the header row.
-    pub(crate) fn push(&mut self, line: usize, mut cells: Vec<String>) -> Result<(), SheetError> {
+    pub(crate) fn take(
+        &mut self,
+        line: usize,
+        mut cells: Vec<String>,
+    ) -> Result<Taken, SheetError> {
         while cells.last().is_some_and(|cell| is_blank(cell)) {
             cells.pop();
         }
         if cells.is_empty() {
-            return Ok(());
+            return Ok(Taken::Nothing);
         }
         if cells.len() > MAX_COLUMNS {
             return Err(SheetError::TooManyColumns {
@@ -166,25 +174,21 @@ impl TableBuilder {
         }
         if self.headers.is_none() {
             self.headers = Some(cells.iter().map(|name| name.trim().to_owned()).collect());
-            return Ok(());
+            return Ok(Taken::Nothing);
         }
-        if self.rows.len() == MAX_ROWS {
+        if self.rows == MAX_ROWS {
             return Err(SheetError::TooManyRows {
                 line,
                 max: MAX_ROWS,
             });
         }
-        self.rows.push(Row { line, cells });
-        Ok(())
+        self.rows += 1;
+        Ok(Taken::Data(Row { line, cells }))
     }
 
-    pub(crate) fn finish(self, encoding: Option<Encoding>) -> Result<Table, SheetError> {
-        let headers = self.headers.ok_or(SheetError::Empty)?;
-        Ok(Table {
-            headers,
-            rows: self.rows,
-            encoding,
-        })
+    /// The header row, once it has been taken.
+    pub(crate) fn headers(&self) -> Option<&[String]> {
+        self.headers.as_deref()
     }
 }
 
@@ -212,44 +216,41 @@ mod tests {
         assert_eq!(Format::detect("list", b"id,name"), Format::Csv);
     }
 
-    #[test]
-    fn builder_skips_empty_rows_and_trims_headers() {
-        let mut builder = TableBuilder::new();
-        builder.push(1, vec![String::new(), " ".into()]).unwrap();
-        builder
-            .push(
-                2,
-                vec![" 職員番号 ".into(), "氏名\u{3000}".into(), String::new()],
-            )
-            .unwrap();
-        builder.push(3, vec!["001".into(), String::new()]).unwrap();
-        builder
-            .push(4, vec![String::new(), "\u{3000}".into()])
-            .unwrap();
-        builder
-            .push(5, vec!["002".into(), " 山田 ".into()])
-            .unwrap();
-        let table = builder.finish(None).unwrap();
-        assert_eq!(table.headers, ["職員番号", "氏名"]);
-        assert_eq!(
-            table.rows,
-            [
-                Row {
-                    line: 3,
-                    cells: vec!["001".into()]
-                },
-                Row {
-                    line: 5,
-                    cells: vec!["002".into(), " 山田 ".into()]
-                },
-            ]
-        );
+    fn data(rules: &mut RowRules, line: usize, cells: &[&str]) -> Taken {
+        let cells = cells.iter().map(|c| (*c).to_owned()).collect();
+        rules.take(line, cells).unwrap()
     }
 
     #[test]
-    fn builder_without_any_row_is_empty() {
-        let mut builder = TableBuilder::new();
-        builder.push(1, vec![String::new()]).unwrap();
-        assert!(matches!(builder.finish(None), Err(SheetError::Empty)));
+    fn rules_skip_empty_rows_and_trim_headers() {
+        let mut rules = RowRules::default();
+        assert_eq!(data(&mut rules, 1, &["", " "]), Taken::Nothing);
+        assert_eq!(
+            data(&mut rules, 2, &[" 職員番号 ", "氏名\u{3000}", ""]),
+            Taken::Nothing
+        );
+        assert_eq!(
+            data(&mut rules, 3, &["001", ""]),
+            Taken::Data(Row {
+                line: 3,
+                cells: vec!["001".into()]
+            })
+        );
+        assert_eq!(data(&mut rules, 4, &["", "\u{3000}"]), Taken::Nothing);
+        assert_eq!(
+            data(&mut rules, 5, &["002", " 山田 "]),
+            Taken::Data(Row {
+                line: 5,
+                cells: vec!["002".into(), " 山田 ".into()]
+            })
+        );
+        assert_eq!(rules.headers().unwrap(), ["職員番号", "氏名"]);
+    }
+
+    #[test]
+    fn rules_without_any_row_have_no_header() {
+        let mut rules = RowRules::default();
+        assert_eq!(data(&mut rules, 1, &[""]), Taken::Nothing);
+        assert!(rules.headers().is_none());
     }
 }

@@ -1,58 +1,129 @@
 //! Reading xlsx: the first worksheet, every cell as the text a person sees.
 
-use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use calamine::{DataRef, ExcelDateTime, Reader, SheetType, Xlsx, XlsxError};
 use chrono::{Duration, Timelike};
 
 use crate::cell_ref::cell_ref;
-use crate::table::{Table, TableBuilder};
-use crate::{MAX_COLUMNS, MAX_ROWS, SheetError};
+use crate::{MAX_COLUMNS, SheetError};
 
-pub(crate) fn read(bytes: &[u8]) -> Result<Table, SheetError> {
-    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(open_error)?;
+pub(crate) type Workbook<'b> = Xlsx<Cursor<&'b [u8]>>;
+
+/// Opens a workbook (its shared strings and styles are read now) and names its
+/// first worksheet.
+pub(crate) fn open(bytes: &[u8]) -> Result<(Workbook<'_>, String), SheetError> {
+    let workbook: Workbook<'_> = Xlsx::new(Cursor::new(bytes)).map_err(open_error)?;
     let name = workbook
         .sheets_metadata()
         .iter()
         .find(|sheet| sheet.typ == SheetType::WorkSheet)
         .map(|sheet| sheet.name.clone())
         .ok_or(SheetError::XlsxNoWorksheet)?;
-    let mut cells = workbook.worksheet_cells_reader(&name).map_err(open_error)?;
-    // Streamed, so that a sheet claiming a huge range costs nothing until it
-    // has that many values; limits are checked as values arrive.
-    let mut rows: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-    while let Some(cell) = cells.next_cell().map_err(open_error)? {
-        let (row, column) = cell.get_position();
-        let (line, column) = (row as usize + 1, column as usize);
-        let value = cell_text(cell.get_value(), || cell_ref(column, line))?;
-        if value.is_empty() {
-            continue;
-        }
-        if column >= MAX_COLUMNS {
-            return Err(SheetError::TooManyColumns {
-                cell: cell_ref(column, line),
-                max: MAX_COLUMNS,
-            });
-        }
-        // The header row plus MAX_ROWS data rows.
-        if rows.len() > MAX_ROWS && !rows.contains_key(&row) {
-            return Err(SheetError::TooManyRows {
-                line,
-                max: MAX_ROWS,
-            });
-        }
-        let values = rows.entry(row).or_default();
-        if values.len() <= column {
-            values.resize(column + 1, String::new());
-        }
-        values[column] = value;
+    Ok((workbook, name))
+}
+
+/// A cell with a value: its row and column (0-based) and text.
+type CellValue = (u32, usize, String);
+
+/// The rows of a worksheet, one at a time, each as its number and cells, from
+/// calamine's streaming cell reader: a sheet claiming a huge range costs
+/// nothing until it has that many values, and only one row is held at a time.
+/// Rows without a value are not given (their numbers are skipped).
+pub(crate) struct Records<'a> {
+    /// The next cell with a value: its row and column (0-based) and text.
+    /// (calamine does not export the cell reader's type, so it is held in a
+    /// closure.)
+    cells: Box<dyn FnMut() -> Result<Option<CellValue>, SheetError> + Send + 'a>,
+    /// The row being gathered: its index (0-based) and values so far.
+    pending: Option<(u32, Vec<String>)>,
+    /// The cell reader has given its last cell.
+    ended: bool,
+    done: bool,
+    /// The last row of the range the sheet claims (`<dimension>`), 1-based.
+    pub(crate) last_line: usize,
+}
+
+impl<'a> Records<'a> {
+    pub(crate) fn new<'b: 'a>(
+        workbook: &'a mut Workbook<'b>,
+        sheet: &str,
+    ) -> Result<Records<'a>, SheetError> {
+        let mut reader = workbook.worksheet_cells_reader(sheet).map_err(open_error)?;
+        let last_line = reader.dimensions().end.0 as usize + 1;
+        let cells = move || {
+            while let Some(cell) = reader.next_cell().map_err(open_error)? {
+                let (row, column) = cell.get_position();
+                let (line, column) = (row as usize + 1, column as usize);
+                let value = cell_text(cell.get_value(), || cell_ref(column, line))?;
+                if !value.is_empty() {
+                    return Ok(Some((row, column, value)));
+                }
+            }
+            Ok(None)
+        };
+        Ok(Records {
+            cells: Box::new(cells),
+            pending: None,
+            ended: false,
+            done: false,
+            last_line,
+        })
     }
-    let mut table = TableBuilder::new();
-    for (row, values) in rows {
-        table.push(row as usize + 1, values)?;
+
+    /// The next row with a value, or an error.
+    fn next_row(&mut self) -> Result<Option<(usize, Vec<String>)>, SheetError> {
+        // The cell reader must not be asked again once it has ended.
+        while let Some((row, column, value)) = if self.ended { None } else { (self.cells)()? } {
+            let line = row as usize + 1;
+            if column >= MAX_COLUMNS {
+                return Err(SheetError::TooManyColumns {
+                    cell: cell_ref(column, line),
+                    max: MAX_COLUMNS,
+                });
+            }
+            let finished = match &self.pending {
+                Some((current, _)) if *current == row => None,
+                // OOXML writes rows in ascending order; a file that does not
+                // cannot be read one row at a time.
+                Some((current, _)) if *current > row => {
+                    return Err(SheetError::XlsxInvalid {
+                        reason: format!("row {line} comes after row {}", current + 1),
+                    });
+                }
+                _ => self.pending.replace((row, Vec::new())),
+            };
+            if let Some((_, values)) = &mut self.pending {
+                if values.len() <= column {
+                    values.resize(column + 1, String::new());
+                }
+                values[column] = value;
+            }
+            if let Some((row, values)) = finished {
+                return Ok(Some((row as usize + 1, values)));
+            }
+        }
+        self.ended = true;
+        Ok(self
+            .pending
+            .take()
+            .map(|(row, values)| (row as usize + 1, values)))
     }
-    table.finish(None)
+}
+
+impl Iterator for Records<'_> {
+    type Item = Result<(usize, Vec<String>), SheetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_row().transpose();
+        if !matches!(next, Some(Ok(_))) {
+            self.done = true;
+        }
+        next
+    }
 }
 
 /// What an OLE compound file given as a workbook is: an encrypted

@@ -1,9 +1,11 @@
 //! Writing xlsx: one sheet of text cells, ready to be filtered and filled in.
 
+use std::io::Write;
+
 use rust_xlsxwriter::{DataValidation, Format, Formula, Workbook, Worksheet, XlsxError};
 
 use crate::cell_ref::{cell_ref, column_letter};
-use crate::{MAX_CELL_CHARS, SheetError};
+use crate::{MAX_CELL_CHARS, SheetError, WriteError};
 
 /// Name of the hidden sheet that holds drop-down lists too long to inline.
 const LIST_SHEET: &str = "選択肢";
@@ -61,7 +63,7 @@ pub struct XlsxSheet<'a, R> {
     pub rows: &'a [R],
 }
 
-/// Writes one worksheet as an xlsx workbook (Excel ブック出力).
+/// Writes one worksheet as an xlsx workbook (Excel ブック出力), all in memory.
 ///
 /// Every cell is a text cell (文字列), and every column is formatted as text,
 /// so ids such as `00123` keep their leading zeros, also when people type them
@@ -71,65 +73,95 @@ pub struct XlsxSheet<'a, R> {
 /// the whole column below the header; a list with a comma in a value or longer
 /// than Excel's 255 characters is put on a hidden sheet named `選択肢` and
 /// referenced there.
+///
+/// For many rows, [`XlsxWriter`] writes the same workbook row by row.
 pub fn write_xlsx<R, C>(sheet: &XlsxSheet<'_, R>) -> Result<Vec<u8>, SheetError>
 where
     R: AsRef<[C]>,
     C: AsRef<str>,
 {
-    let mut main = Worksheet::new();
-    main.set_name(sheet.name)
-        .map_err(|error| SheetError::InvalidSheetName {
-            name: sheet.name.to_owned(),
+    let mut writer = XlsxWriter::new(sheet.name, sheet.columns)?;
+    for row in sheet.rows {
+        writer.write_row(row.as_ref())?;
+    }
+    let mut out = Vec::new();
+    writer.finish(&mut out).map_err(|error| match error {
+        WriteError::Sheet(error) => error,
+        WriteError::Io(error) => SheetError::XlsxWrite {
             reason: error.to_string(),
-        })?;
-    write_cells(&mut main, sheet)?;
-    main.set_freeze_panes(1, 0).map_err(write_error)?;
-    if let Some(last_col) = sheet.columns.len().checked_sub(1) {
-        main.autofilter(0, 0, row_num(sheet.rows.len())?, col_num(last_col)?)
-            .map_err(write_error)?;
-    }
-    let lists = add_drop_downs(&mut main, sheet.columns, &list_sheet_name(sheet.name))?;
-
-    let mut workbook = Workbook::new();
-    workbook.push_worksheet(main);
-    if let Some(lists) = lists {
-        workbook.push_worksheet(lists);
-    }
-    workbook.save_to_buffer().map_err(write_error)
+        },
+    })?;
+    Ok(out)
 }
 
-/// Column formats and widths, the header row and the data rows.
-fn write_cells<R, C>(main: &mut Worksheet, sheet: &XlsxSheet<'_, R>) -> Result<(), SheetError>
-where
-    R: AsRef<[C]>,
-    C: AsRef<str>,
-{
-    let text = Format::new().set_num_format(TEXT);
-    // As Excel does when a line break is typed (Alt+Enter).
-    let wrapped = text.clone().set_text_wrap();
-    let bold = Format::new().set_bold().set_num_format(TEXT);
+/// Writes one worksheet row by row (Excel ブックの逐次出力), as [`write_xlsx`] does in memory.
+///
+/// The rows go to a temporary file as they are written (rust_xlsxwriter's
+/// constant memory mode, with inline strings rather than a shared string
+/// table), so memory does not grow with the number of rows; the workbook is
+/// put together when [`XlsxWriter::finish`] writes it out. Rows come in order,
+/// each once.
+pub struct XlsxWriter {
+    workbook: Workbook,
+    columns: usize,
+    /// Data rows written so far.
+    rows: usize,
+    text: Format,
+    /// As Excel does when a line break is typed (Alt+Enter).
+    wrapped: Format,
+}
 
-    for (index, column) in sheet.columns.iter().enumerate() {
-        let col = col_num(index)?;
-        main.set_column_format(col, &text).map_err(write_error)?;
-        if let Some(width) = column.width {
-            main.set_column_width(col, width).map_err(write_error)?;
-        }
-        main.write_string_with_format(0, col, &column.header, &bold)
+impl XlsxWriter {
+    /// Starts the workbook: column formats and widths, the bold header row, the drop-down lists.
+    pub fn new(name: &str, columns: &[XlsxColumn]) -> Result<XlsxWriter, SheetError> {
+        let text = Format::new().set_num_format(TEXT);
+        let wrapped = text.clone().set_text_wrap();
+        let bold = Format::new().set_bold().set_num_format(TEXT);
+
+        let mut workbook = Workbook::new();
+        let main = workbook
+            .add_worksheet_with_constant_memory()
             .map_err(write_error)?;
+        main.set_name(name)
+            .map_err(|error| SheetError::InvalidSheetName {
+                name: name.to_owned(),
+                reason: error.to_string(),
+            })?;
+        for (index, column) in columns.iter().enumerate() {
+            let col = col_num(index)?;
+            main.set_column_format(col, &text).map_err(write_error)?;
+            if let Some(width) = column.width {
+                main.set_column_width(col, width).map_err(write_error)?;
+            }
+            main.write_string_with_format(0, col, &column.header, &bold)
+                .map_err(write_error)?;
+        }
+        main.set_freeze_panes(1, 0).map_err(write_error)?;
+        let lists = add_drop_downs(main, columns, &list_sheet_name(name))?;
+        if let Some(lists) = lists {
+            workbook.push_worksheet(lists);
+        }
+        Ok(XlsxWriter {
+            workbook,
+            columns: columns.len(),
+            rows: 0,
+            text,
+            wrapped,
+        })
     }
 
-    for (index, row) in sheet.rows.iter().enumerate() {
-        let line = index + 2;
-        let cells = row.as_ref();
-        if cells.len() > sheet.columns.len() {
+    /// Writes the next data row, at most as wide as the columns; empty cells are left out.
+    pub fn write_row<C: AsRef<str>>(&mut self, cells: &[C]) -> Result<(), SheetError> {
+        let line = self.rows + 2;
+        if cells.len() > self.columns {
             return Err(SheetError::RowTooWide {
                 line,
                 cells: cells.len(),
-                columns: sheet.columns.len(),
+                columns: self.columns,
             });
         }
-        let row_num = row_num(index + 1)?;
+        let row_num = row_num(self.rows + 1)?;
+        let main = self.workbook.worksheet_from_index(0).map_err(write_error)?;
         for (column, cell) in cells.iter().enumerate() {
             let cell = cell.as_ref();
             if cell.is_empty() {
@@ -142,12 +174,38 @@ where
                     max: MAX_CELL_CHARS,
                 });
             }
-            let format = if cell.contains('\n') { &wrapped } else { &text };
+            let format = if cell.contains('\n') {
+                &self.wrapped
+            } else {
+                &self.text
+            };
             main.write_string_with_format(row_num, col_num(column)?, cell, format)
                 .map_err(write_error)?;
         }
+        self.rows += 1;
+        Ok(())
     }
-    Ok(())
+
+    /// Data rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Puts the autofilter over the rows written and writes the workbook to `out`.
+    pub fn finish<W: Write + Send>(mut self, mut out: W) -> Result<W, WriteError> {
+        let main = self.workbook.worksheet_from_index(0).map_err(write_error)?;
+        if let Some(last_col) = self.columns.checked_sub(1) {
+            main.autofilter(0, 0, row_num(self.rows)?, col_num(last_col)?)
+                .map_err(write_error)?;
+        }
+        match self.workbook.save_to_writer(&mut out) {
+            Ok(()) => {}
+            Err(XlsxError::IoError(error)) => return Err(WriteError::Io(error)),
+            Err(error) => return Err(write_error(error).into()),
+        }
+        out.flush()?;
+        Ok(out)
+    }
 }
 
 /// A list validation per column with choices; gives the hidden sheet holding

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
+use axum::body::{Body, Bytes};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -520,18 +521,30 @@ pub async fn export(
     let mut q = to_query(&raw, unit);
     q.page = None;
     q.per_page = None;
-    match asset_sheet::export(&state.app, &ctx.actor, &ctx.actor.audit_actor(), &q, format).await {
-        Ok((bytes, _)) => (
-            [
-                (header::CONTENT_TYPE, format.content_type().to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    content_disposition("情報資産管理台帳", "assets", format.extension()),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
+    // The file is written whole before anything is sent, so a refusal (a character Shift_JIS lacks) still
+    // answers with a page. It has no name on disk (or loses it when closed), so nothing is left behind
+    // whatever happens.
+    let mut file = match tempfile::tempfile() {
+        Ok(file) => file,
+        Err(e) => return ctx.fail(AppError::Internal(format!("export file: {e}"))),
+    };
+    let by = ctx.actor.audit_actor();
+    match asset_sheet::export(&state.app, &ctx.actor, &by, &q, format, &mut file).await {
+        Ok(_) => match file_body(file) {
+            Ok((length, body)) => (
+                [
+                    (header::CONTENT_TYPE, format.content_type().to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        content_disposition("情報資産管理台帳", "assets", format.extension()),
+                    ),
+                    (header::CONTENT_LENGTH, length.to_string()),
+                ],
+                body,
+            )
+                .into_response(),
+            Err(e) => ctx.fail(AppError::Internal(format!("export file: {e}"))),
+        },
         Err(AppError::Invalid(errors)) => {
             // A character the encoding lacks speaks for itself; a refused filter is named.
             let messages = errors
@@ -549,6 +562,31 @@ pub async fn export(
         Err(e) => ctx.fail(e),
     }
 }
+
+/// A finished export file as a response body, read a chunk at a time from the start, and its length.
+fn file_body(mut file: std::fs::File) -> std::io::Result<(u64, Body)> {
+    use std::io::Seek;
+    use tokio::io::AsyncReadExt;
+    let length = file.stream_position()?;
+    file.rewind()?;
+    let file = tokio::fs::File::from_std(file);
+    let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut chunk = vec![0; EXPORT_CHUNK];
+        match file.read(&mut chunk).await {
+            Ok(0) => None,
+            Ok(n) => {
+                chunk.truncate(n);
+                Some((Ok(Bytes::from(chunk)), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    Ok((length, Body::from_stream(chunks)))
+}
+
+/// Bytes of the export file sent at a time.
+const EXPORT_CHUNK: usize = 64 * 1024;
 
 // ---- one asset ----
 
@@ -1471,7 +1509,11 @@ fn report_view(tr: &Tr, r: &ImportReport, dry_run: bool) -> ReportView {
                 },
             })
             .collect(),
-        changes_more: more(r.changes.len()),
+        // The report lists the first changes only; the counts are of all of them.
+        changes_more: {
+            let hidden = (r.created + r.updated).saturating_sub(r.changes.len().min(REPORT_ROWS));
+            (hidden > 0).then(|| tr.with("import-changes-more", "count", &hidden.to_string()))
+        },
     }
 }
 

@@ -378,6 +378,11 @@ fn init_logging() {
     }
 }
 
+/// mimalloc instead of glibc's malloc: SQLite's worker threads allocate the rows that tokio's threads free,
+/// and glibc's arenas spent a fifth of the asset list's CPU on that (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     init_logging();
@@ -819,6 +824,13 @@ async fn import_assets(
                 }
             }
         }
+        let hidden = report.changes_not_listed();
+        if hidden > 0 {
+            println!(
+                "  {}",
+                say("import-changes-more", &[("count", hidden.to_string())])
+            );
+        }
     }
     Ok(if report.problems.is_empty() {
         std::process::ExitCode::SUCCESS
@@ -859,11 +871,36 @@ async fn export_assets(
         retired: retired.then(|| "on".to_owned()),
         ..Default::default()
     };
-    let (bytes, rows) =
-        match sheet::export(&app, &actor, &mamori_app::AuditActor::cli(), &query, format).await {
-            Ok(done) => done,
-            Err(mamori_app::AppError::Invalid(errors)) => {
-                for e in &errors {
+    // Written straight into FILE.partial and renamed once complete; removed on any failure, so FILE is
+    // either the whole register or untouched.
+    let tmp = output.with_extension("partial");
+    let mut file =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let exported = sheet::export(
+        &app,
+        &actor,
+        &mamori_app::AuditActor::cli(),
+        &query,
+        format,
+        &mut file,
+    )
+    .await;
+    let written = match exported {
+        Ok(rows) => file
+            .sync_all()
+            .and_then(|()| std::fs::rename(&tmp, output))
+            .map(|()| rows)
+            .with_context(|| format!("cannot write {}", output.display())),
+        Err(e) => Err(anyhow::Error::new(e)),
+    };
+    drop(file);
+    let rows = match written {
+        Ok(rows) => rows,
+        Err(e) => {
+            // Best effort: the error that matters is `e`.
+            let _ = std::fs::remove_file(&tmp);
+            if let Some(mamori_app::AppError::Invalid(errors)) = e.downcast_ref() {
+                for e in errors {
                     eprintln!(
                         "{}",
                         mamori_web::i18n::message(&options.lang, e.key, &e.args)
@@ -871,11 +908,9 @@ async fn export_assets(
                 }
                 return Ok(std::process::ExitCode::from(1));
             }
-            Err(e) => return Err(anyhow::Error::new(e)),
-        };
-    let tmp = output.with_extension("partial");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, output).with_context(|| format!("cannot write {}", output.display()))?;
+            return Err(e);
+        }
+    };
     println!("{rows} assets written to {}", output.display());
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -39,27 +39,6 @@ fn shift_jis(text: &str) -> Vec<u8> {
     bytes.into_owned()
 }
 
-/// How many assets an export holds (data rows of a UTF-8 CSV; 備考 may hold quoted line breaks).
-fn exported_rows(dir: &Path, database: Option<&str>) -> usize {
-    let out = dir.join("count.csv");
-    let o = mamori(
-        dir,
-        database,
-        &[
-            "export",
-            "assets",
-            "--format",
-            "csv",
-            "--output",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let csv = std::fs::read_to_string(&out).unwrap();
-    csv.split("\r\n").filter(|l| l.contains(',')).count() - 1
-}
-
 fn register_round_trips(dir: &Path, database: Option<&str>) {
     let o = mamori(
         dir,

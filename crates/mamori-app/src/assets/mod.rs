@@ -5,6 +5,7 @@
 //! Who may do what: 情報セキュリティ責任者 and 管理者 read and change the assets of their units; CISO, 統括
 //! and auditors read all; 統括 and system administrators change all; other staff read the assets they manage.
 
+mod export;
 mod fields;
 pub(crate) mod index;
 pub mod sheet;
@@ -196,6 +197,25 @@ async fn units_under(db: &impl ConnectionTrait, prefixes: &[String]) -> AppResul
     Ok(Units::Some(ids.into_iter().collect()))
 }
 
+/// A unit of this municipality and every unit below it, in one query: a unit's `tree_path` lists the ids
+/// from the root down to itself (`/1/2/3/`), so the units under unit 2 are those whose path holds `/2/`.
+/// Another municipality's unit, or none, gives no units.
+async fn units_at_or_under(
+    db: &impl ConnectionTrait,
+    municipality_id: i64,
+    unit_id: i64,
+) -> AppResult<Units> {
+    let ids = org_unit::Entity::find()
+        .select_only()
+        .column(org_unit::Column::Id)
+        .filter(org_unit::Column::MunicipalityId.eq(municipality_id))
+        .filter(org_unit::Column::TreePath.like(format!("%/{unit_id}/%")))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?;
+    Ok(Units::Some(ids.into_iter().collect()))
+}
+
 /// The filters behind the list and the export, checked, with the person's reach and the unit filter resolved
 /// to units.
 async fn filter_for(
@@ -211,16 +231,7 @@ async fn filter_for(
     };
     let unit = match q.unit {
         None => Units::All,
-        Some(unit_id) => {
-            let prefix: Vec<String> = org_unit::Entity::find_by_id(unit_id)
-                .one(db)
-                .await?
-                .filter(|u| u.municipality_id == actor.municipality_id)
-                .map(|u| u.tree_path)
-                .into_iter()
-                .collect();
-            units_under(db, &prefix).await?
-        }
+        Some(unit_id) => units_at_or_under(db, actor.municipality_id, unit_id).await?,
     };
     let mut filter = Filter {
         text: q.q.clone(),
@@ -282,11 +293,36 @@ async fn filter_for(
     Ok(filter)
 }
 
-/// An asset as the list reads it: the row, its unit's code and path and its manager's number and name.
+/// An asset as the list reads it: the columns a row shows (not the search and sort keys, which only the
+/// index reads), its unit's code and path and its manager's number and name.
 #[derive(Debug, FromQueryResult)]
 struct Listed {
-    #[sea_orm(nested)]
-    asset: asset::Model,
+    id: i64,
+    asset_no: String,
+    name: String,
+    kind: String,
+    owner_unit_id: Option<i64>,
+    manager_staff_id: Option<i64>,
+    c_level: Option<String>,
+    i_level: Option<String>,
+    a_level: Option<String>,
+    personal: bool,
+    sensitive_personal: bool,
+    specific_personal: bool,
+    my_number_work: Option<String>,
+    pif_ref: String,
+    pia_ref: String,
+    zone: Option<String>,
+    storage: String,
+    media: String,
+    retention: String,
+    disposal: String,
+    related_systems: String,
+    notes: String,
+    next_review: Option<NaiveDate>,
+    retired: bool,
+    retired_on: Option<NaiveDate>,
+    updated_at: chrono::DateTime<Utc>,
     owner_code: Option<String>,
     owner_path: Option<String>,
     manager_no: Option<String>,
@@ -299,26 +335,52 @@ async fn rows_by_id(
     scheme: &Scheme,
     ids: &[i64],
 ) -> AppResult<Vec<AssetRow>> {
-    let mut by_id: std::collections::HashMap<i64, Named> = asset::Entity::find()
+    use asset::Column as A;
+    let mut by_id: std::collections::HashMap<i64, Listed> = asset::Entity::find()
+        .select_only()
+        .columns([
+            A::Id,
+            A::AssetNo,
+            A::Name,
+            A::Kind,
+            A::OwnerUnitId,
+            A::ManagerStaffId,
+            A::CLevel,
+            A::ILevel,
+            A::ALevel,
+            A::Personal,
+            A::SensitivePersonal,
+            A::SpecificPersonal,
+            A::MyNumberWork,
+            A::PifRef,
+            A::PiaRef,
+            A::Zone,
+            A::Storage,
+            A::Media,
+            A::Retention,
+            A::Disposal,
+            A::RelatedSystems,
+            A::Notes,
+            A::NextReview,
+            A::Retired,
+            A::RetiredOn,
+            A::UpdatedAt,
+        ])
         .column_as(org_unit::Column::Code, "owner_code")
         .column_as(org_unit::Column::Path, "owner_path")
         .column_as(staff::Column::StaffNo, "manager_no")
         .column_as(staff::Column::Name, "manager_name")
         .join(JoinType::LeftJoin, asset::Relation::OrgUnit.def())
         .join(JoinType::LeftJoin, asset::Relation::Staff.def())
-        .filter(asset::Column::Id.is_in(ids.to_vec()))
+        .filter(A::Id.is_in(ids.to_vec()))
         .into_model::<Listed>()
         .all(db)
         .await?
         .into_iter()
-        .map(|l| {
-            let unit = l.owner_code.zip(l.owner_path);
-            let person = l.manager_no.zip(l.manager_name);
-            (l.asset.id, (l.asset, unit, person))
-        })
+        .map(|l| (l.id, l))
         .collect();
-    let named = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-    Ok(to_rows(scheme, named))
+    let listed = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    Ok(to_rows(scheme, listed))
 }
 
 /// The asset list a person may see, filtered and sorted on the register's index ([`index`]), with the page's
@@ -364,18 +426,32 @@ pub async fn list(
     })
 }
 
-/// Every asset the filters select, in list order (for export).
-pub async fn all_matching(app: &App, actor: &Actor, q: &AssetQuery) -> AppResult<Vec<AssetRow>> {
+/// Rows the export reads at a time ([`export_page`]): each query has a cost of its own (on SQLite, a
+/// temporary b-tree for the `IN` list), so not too few; and the rows of a page are in memory at once.
+pub(crate) const EXPORT_PAGE: usize = 5_000;
+
+/// The ids of every asset the filters select, in list order, and the municipality's scheme: what the export
+/// walks, a page at a time, with [`export_page`].
+pub(crate) async fn matching_ids(
+    app: &App,
+    actor: &Actor,
+    q: &AssetQuery,
+) -> AppResult<(Scheme, Vec<i64>)> {
     let db = app.store().conn();
     let scheme = scheme(app, db, actor.municipality_id).await?;
     let filter = filter_for(db, &scheme, actor, q).await?;
     let index = index::current(app, db, actor.municipality_id).await?;
-    let ids: Vec<i64> = index.matching(&filter).collect();
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(1_000) {
-        out.extend(rows_by_id(db, &scheme, chunk).await?);
-    }
-    Ok(out)
+    let ids = index.matching(&filter).collect();
+    Ok((scheme, ids))
+}
+
+/// The rows of one page of the export, in the order of `ids`.
+pub(crate) async fn export_page(
+    app: &App,
+    scheme: &Scheme,
+    ids: &[i64],
+) -> AppResult<Vec<AssetRow>> {
+    rows_by_id(app.store().conn(), scheme, ids).await
 }
 
 pub(crate) fn classification_of(scheme: &Scheme, m: &asset::Model) -> Classification {
@@ -427,19 +503,12 @@ pub(crate) fn stored_work(code: &str) -> Option<MyNumberWork> {
         .or_else(|| MyNumberWork::parse(code).ok())
 }
 
-/// An asset with its unit's code and path and its manager's number and name.
-type Named = (
-    asset::Model,
-    Option<(String, String)>,
-    Option<(String, String)>,
-);
-
-fn to_rows(scheme: &Scheme, named: Vec<Named>) -> Vec<AssetRow> {
+fn to_rows(scheme: &Scheme, listed: Vec<Listed>) -> Vec<AssetRow> {
     // A page holds few distinct classifications, and reading a level folds its id: label each once.
     let mut labels: std::collections::HashMap<[Option<&str>; 3], String> = Default::default();
-    let row_labels: Vec<String> = named
+    let row_labels: Vec<String> = listed
         .iter()
-        .map(|(m, _, _)| {
+        .map(|m| {
             let ids = [
                 m.c_level.as_deref(),
                 m.i_level.as_deref(),
@@ -452,12 +521,12 @@ fn to_rows(scheme: &Scheme, named: Vec<Named>) -> Vec<AssetRow> {
         })
         .collect();
     let today = today();
-    named
+    listed
         .into_iter()
         .zip(row_labels)
-        .map(|((m, unit, person), label)| {
-            let (owner_code, owner_path) = unit.unwrap_or_default();
-            let (manager_no, manager_name) = person.unwrap_or_default();
+        .map(|(m, label)| {
+            let (owner_code, owner_path) = m.owner_code.zip(m.owner_path).unwrap_or_default();
+            let (manager_no, manager_name) = m.manager_no.zip(m.manager_name).unwrap_or_default();
             AssetRow {
                 id: m.id,
                 kind: stored_kind(&m.kind).unwrap_or(AssetKind::Information),

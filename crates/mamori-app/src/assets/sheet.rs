@@ -3,18 +3,17 @@
 //! changes nothing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use mamori_policy::{AssetKind, Axis, Lang, MyNumberWork, Scheme, Zone};
-use mamori_sheet::{ColumnSpec, Encoding, EncodingChoice, XlsxColumn, XlsxSheet};
+use mamori_sheet::{ColumnSpec, EncodingChoice};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::fields::flag_text;
-use super::{AssetEditor, AssetFields, AssetInput, AssetQuery, AssetRow, Lookup};
-use crate::sheet::Sheet;
+use super::{AssetEditor, AssetFields, AssetInput, Lookup};
+use crate::sheet::SheetHead;
 use crate::tx::AuditActor;
-use crate::{Actor, App, AppError, AppResult, FieldError};
+use crate::{App, AppError, AppResult, FieldError};
 use mamori_store::audit::Action;
 use mamori_store::entity::asset;
 
@@ -131,6 +130,9 @@ pub struct PlannedRow {
     pub action: RowAction,
 }
 
+/// How many planned changes an [`ImportReport`] lists; the counts go on past it.
+pub const CHANGES_LISTED: usize = 1_000;
+
 /// What an import found and (unless a dry run or refused) did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ImportReport {
@@ -138,7 +140,8 @@ pub struct ImportReport {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
-    /// Rows that create or change an asset, in file order.
+    /// Rows that create or change an asset, in file order: the first [`CHANGES_LISTED`] of them
+    /// (`created + updated` in all).
     pub changes: Vec<PlannedRow>,
     pub problems: Vec<RowProblem>,
     /// Headers the register does not know; their cells are not imported.
@@ -151,7 +154,7 @@ pub struct ImportReport {
 /// Progress of a long import: (rows done, rows in all).
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
 
-fn input_of(sheet: &Sheet, row: &mamori_sheet::Row) -> AssetInput {
+fn input_of(sheet: &SheetHead, row: &mamori_sheet::Row) -> AssetInput {
     let get = |key| sheet.present(row, key);
     AssetInput {
         asset_no: get("asset_no"),
@@ -190,7 +193,7 @@ fn display_name(key: &str) -> &'static str {
         .unwrap_or("")
 }
 
-fn problem(sheet: &Sheet, row: &mamori_sheet::Row, mut e: FieldError) -> RowProblem {
+fn problem(sheet: &SheetHead, row: &mamori_sheet::Row, mut e: FieldError) -> RowProblem {
     // A unit or a person named only by code is reported at the code's column.
     for (name, code) in [("owner", "owner_code"), ("manager", "manager_no")] {
         if e.field == name
@@ -229,8 +232,39 @@ fn changed_fields(before: &AssetFields, after: &AssetFields) -> Vec<String> {
         .unwrap_or_default()
 }
 
+impl ImportReport {
+    /// Changes not listed in [`ImportReport::changes`] (beyond [`CHANGES_LISTED`]).
+    pub fn changes_not_listed(&self) -> usize {
+        (self.created + self.updated).saturating_sub(self.changes.len())
+    }
+
+    fn plan(&mut self, row: PlannedRow) {
+        if self.changes.len() < CHANGES_LISTED {
+            self.changes.push(row);
+        }
+    }
+}
+
+/// Rows validated and written together: one query finds the existing assets of a chunk.
+const CHUNK: usize = 1_000;
+
+/// A chunk checked on its thread: what to write, and the 資産番号 seen and the report, handed back.
+type Checked = (Planned, HashMap<String, usize>, ImportReport);
+
+/// What a chunk of rows does, once validated.
+#[derive(Default)]
+struct Planned {
+    creates: Vec<AssetFields>,
+    updates: Vec<(asset::Model, AssetFields)>,
+}
+
 /// Reads a register sheet and, unless `dry_run`, applies it: every row or none. Re-importing the same
 /// file changes nothing (rows are matched by 資産番号; an unchanged row is left alone).
+///
+/// One pass, so that memory does not grow with the file: each chunk of rows is validated and, while no
+/// problem has been found, written at once in the one open transaction. A problem stops the writing but not
+/// the checking, so that every problem is reported; then everything is rolled back. Only the 資産番号 seen
+/// (for duplicates), the problems and the first [`CHANGES_LISTED`] changes are kept for the whole file.
 #[allow(clippy::too_many_arguments)]
 pub async fn import(
     app: &App,
@@ -243,139 +277,120 @@ pub async fn import(
     progress: Progress<'_>,
 ) -> AppResult<ImportReport> {
     let started = std::time::Instant::now();
-    let sheet =
-        Sheet::read_with("file", file_name, bytes, COLUMNS, encoding).map_err(AppError::Invalid)?;
-    let total = sheet.table.rows.len();
+    let file_error =
+        |e: &mamori_sheet::SheetError| AppError::Invalid(crate::sheet::to_field_errors("file", e));
+    let mut source =
+        crate::sheet::open("file", file_name, bytes, encoding).map_err(AppError::Invalid)?;
+    let mut rows = source.rows().map_err(|e| file_error(&e))?;
+    let sheet = SheetHead::resolve("file", &rows, COLUMNS).map_err(AppError::Invalid)?;
+    let expected = rows.rows_hint();
     let mut report = ImportReport {
-        rows: total,
         unknown_columns: sheet
             .columns
             .unknown()
             .iter()
             .map(|c| format!("{} ({})", c.name, c.letter))
             .collect(),
-        encoding: sheet.table.encoding.map(|e| e.label().to_owned()),
+        encoding: sheet.encoding.map(|e| e.label().to_owned()),
         ..Default::default()
     };
     let mut tx = app.write().await?;
-    let scheme = super::scheme(app, tx.db(), editor.municipality_id).await?;
-    let lookup = Lookup::load(tx.db(), editor.municipality_id).await?;
+    let municipality_id = editor.municipality_id;
+    let checker = Arc::new(Checker {
+        reach: editor.reach.clone(),
+        scheme: super::scheme(app, tx.db(), municipality_id).await?,
+        lookup: Lookup::load(tx.db(), municipality_id).await?,
+        sheet,
+    });
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut creates: Vec<AssetFields> = Vec::new();
-    let mut updates: Vec<(asset::Model, AssetFields)> = Vec::new();
-    const CHUNK: usize = 1_000;
-    for (chunk_no, rows) in sheet.table.rows.chunks(CHUNK).enumerate() {
-        let inputs: Vec<AssetInput> = rows.iter().map(|r| input_of(&sheet, r)).collect();
-        let numbers: Vec<String> = inputs
-            .iter()
-            .filter_map(|i| i.asset_no.as_deref())
-            .filter_map(|n| super::fields::parse_asset_no(n).ok())
-            .collect();
-        let mut existing: HashMap<String, asset::Model> = HashMap::new();
-        for found in asset::Entity::find()
-            .filter(asset::Column::MunicipalityId.eq(editor.municipality_id))
-            .filter(asset::Column::AssetNo.is_in(numbers))
-            .all(tx.db())
-            .await?
-        {
-            existing.insert(found.asset_no.clone(), found);
-        }
-        for (row, input) in rows.iter().zip(inputs) {
-            let number = input
-                .asset_no
-                .as_deref()
-                .and_then(|n| super::fields::parse_asset_no(n).ok());
-            if let Some(n) = &number {
-                if let Some(first) = seen.get(n) {
-                    report.problems.push(problem(
-                        &sheet,
-                        row,
-                        FieldError::new("asset_no", "err-duplicate-in-file")
-                            .with("value", n.clone())
-                            .with("first", first.to_string()),
-                    ));
-                    continue;
+    let mut bulk = false;
+    let (mut reading, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    // A pipeline over the two cores: while one chunk is checked on another thread, the database finds the
+    // assets the next chunk names and writes the chunk checked before. The check of a chunk takes the
+    // 資産番号 seen and the report along and hands them back.
+    let mut checking: Option<tokio::task::JoinHandle<Checked>> = None;
+    let mut rows_read = 0;
+    loop {
+        let step = std::time::Instant::now();
+        let mut chunk: Vec<mamori_sheet::Row> = Vec::with_capacity(CHUNK);
+        let mut broken = None;
+        for row in rows.by_ref() {
+            match row {
+                Ok(row) => chunk.push(row),
+                Err(e) => {
+                    broken = Some(e);
+                    break;
                 }
-                seen.insert(n.clone(), row.line);
             }
-            let current = number.as_ref().and_then(|n| existing.remove(n));
-            let base = current.as_ref().map(AssetFields::from_model);
-            let fields = match AssetFields::validate(&scheme, &lookup, &input, base.as_ref()) {
-                Ok(f) => f,
-                Err(errors) => {
-                    report
-                        .problems
-                        .extend(errors.into_iter().map(|e| problem(&sheet, row, e)));
-                    continue;
-                }
-            };
-            // Both where the asset is and where the row puts it must be within the editor's reach.
-            let covers = |unit: Option<i64>| match (&editor.reach, unit) {
-                (crate::access::Reach::All, _) => true,
-                (_, None) => false,
-                (reach, Some(id)) => lookup.tree_path(id).is_some_and(|p| reach.covers_unit(p)),
-            };
-            if !covers(fields.owner_unit_id)
-                || base.as_ref().is_some_and(|b| !covers(b.owner_unit_id))
-            {
-                report.problems.push(problem(
-                    &sheet,
-                    row,
-                    FieldError::new("owner", "err-unit-out-of-scope"),
-                ));
-                continue;
-            }
-            match (current, base) {
-                (Some(model), Some(before)) => {
-                    if before == fields {
-                        report.unchanged += 1;
-                    } else {
-                        report.changes.push(PlannedRow {
-                            line: row.line,
-                            asset_no: fields.asset_no.clone(),
-                            action: RowAction::Update {
-                                fields: changed_fields(&before, &fields),
-                            },
-                        });
-                        updates.push((model, fields));
-                    }
-                }
-                _ => {
-                    report.changes.push(PlannedRow {
-                        line: row.line,
-                        asset_no: fields.asset_no.clone(),
-                        action: RowAction::Create,
-                    });
-                    creates.push(fields);
-                }
+            if chunk.len() == CHUNK {
+                break;
             }
         }
-        progress(((chunk_no + 1) * CHUNK).min(total) / 2, total);
+        if let Some(e) = broken {
+            // The file itself cannot be read on: it is refused as a whole, as before any row was looked at.
+            if bulk {
+                app.store().end_bulk(tx.db()).await?;
+            }
+            tx.rollback().await?;
+            return Err(file_error(&e));
+        }
+        let next = if chunk.is_empty() {
+            None
+        } else {
+            let inputs: Vec<AssetInput> =
+                chunk.iter().map(|r| input_of(&checker.sheet, r)).collect();
+            let existing = existing_assets(&mut tx, municipality_id, &inputs).await?;
+            rows_read += chunk.len();
+            Some((chunk, inputs, existing))
+        };
+        reading += step.elapsed();
+        let mut checked = None;
+        if let Some(handle) = checking.take() {
+            let (planned, seen_now, report_now) = handle
+                .await
+                .map_err(|e| AppError::Internal(format!("import check: {e}")))?;
+            (seen, report) = (seen_now, report_now);
+            if !dry_run && report.problems.is_empty() {
+                checked = Some(planned);
+            }
+        }
+        let last = next.is_none();
+        if let Some((chunk, inputs, existing)) = next {
+            report.rows += chunk.len();
+            let checker = checker.clone();
+            let (mut seen, mut report) = (std::mem::take(&mut seen), std::mem::take(&mut report));
+            checking = Some(tokio::task::spawn_blocking(move || {
+                let planned = checker.check(&chunk, inputs, existing, &mut seen, &mut report);
+                (planned, seen, report)
+            }));
+        }
+        if let Some(planned) = checked {
+            let step = std::time::Instant::now();
+            if !bulk {
+                app.store().begin_bulk(tx.db()).await?;
+                bulk = true;
+            }
+            write(&mut tx, &checker.scheme, municipality_id, actor, &planned).await?;
+            writing += step.elapsed();
+        }
+        if last {
+            break;
+        }
+        progress(rows_read, expected.max(rows_read));
     }
     tracing::debug!(
-        rows = total,
-        ms = started.elapsed().as_millis() as u64,
-        "import read and checked"
+        rows = report.rows,
+        read_ms = reading.as_millis() as u64,
+        write_ms = writing.as_millis() as u64,
+        "import read, checked and written"
     );
-    report.created = creates.len();
-    report.updated = updates.len();
     if dry_run || !report.problems.is_empty() {
+        if bulk {
+            app.store().end_bulk(tx.db()).await?;
+        }
         tx.rollback().await?;
-        progress(total, total);
+        progress(report.rows, report.rows);
         return Ok(report);
-    }
-    // The second half of the bar is the writing, one step per asset written.
-    app.store().begin_bulk(tx.db()).await?;
-    let municipality_id = editor.municipality_id;
-    let writes = (creates.len() + updates.len()).max(1);
-    let mut written = 0;
-    for chunk in creates.chunks(5_000) {
-        super::insert_many(&mut tx, municipality_id, &scheme, actor, chunk).await?;
-        written += chunk.len();
-        progress(total / 2 + written * total / 2 / writes, total);
-    }
-    for (model, fields) in &updates {
-        super::update_one(&mut tx, &scheme, actor, model, fields).await?;
     }
     let digest = hex::encode(Sha256::digest(bytes));
     tx.audit(
@@ -386,14 +401,16 @@ pub async fn import(
         json!({
             "file": file_name,
             "sha256": digest,
-            "rows": total,
+            "rows": report.rows,
             "created": report.created,
             "updated": report.updated,
             "unchanged": report.unchanged,
         }),
     )
     .await?;
-    app.store().end_bulk(tx.db()).await?;
+    if bulk {
+        app.store().end_bulk(tx.db()).await?;
+    }
     let before_commit = started.elapsed();
     tx.commit().await?;
     super::index::refresh_soon(app, editor.municipality_id);
@@ -406,159 +423,143 @@ pub async fn import(
         "import written"
     );
     report.applied = true;
-    progress(total, total);
+    progress(report.rows, report.rows);
     Ok(report)
 }
 
-/// Export formats: xlsx, or CSV in an encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
-    Xlsx,
-    Csv(Encoding),
+/// What checking a row needs besides the row, the same for the whole file; shared with the thread that checks.
+struct Checker {
+    /// The editor's reach: where an asset is and where the row puts it must both be within it.
+    reach: crate::access::Reach,
+    scheme: mamori_policy::Scheme,
+    lookup: Lookup,
+    sheet: SheetHead,
 }
 
-impl ExportFormat {
-    /// `xlsx`, `csv` (UTF-8 with BOM, which Excel opens without 文字化け), `csv-sjis`, `csv-utf8`.
-    pub fn parse(format: &str, encoding: Option<&str>) -> Option<ExportFormat> {
-        let enc = match encoding.map(|e| e.to_ascii_lowercase().replace(['-', '_'], "")) {
-            None => None,
-            Some(e) if e == "utf8" || e == "utf8bom" => Some(Encoding::Utf8Bom),
-            Some(e) if e == "shiftjis" || e == "sjis" || e == "cp932" => Some(Encoding::ShiftJis),
-            Some(_) => return None,
-        };
-        match format {
-            "xlsx" => Some(ExportFormat::Xlsx),
-            "csv" => Some(ExportFormat::Csv(enc.unwrap_or(Encoding::Utf8Bom))),
-            "csv-sjis" => Some(ExportFormat::Csv(Encoding::ShiftJis)),
-            _ => None,
-        }
-    }
+/// The assets of this municipality that the rows name by 資産番号.
+async fn existing_assets(
+    tx: &mut crate::Tx<'_>,
+    municipality_id: i64,
+    inputs: &[AssetInput],
+) -> AppResult<HashMap<String, asset::Model>> {
+    let numbers = inputs.iter().filter_map(|i| {
+        i.asset_no
+            .as_deref()
+            .and_then(|n| super::fields::parse_asset_no(n).ok())
+    });
+    Ok(asset::Entity::find()
+        .filter(asset::Column::MunicipalityId.eq(municipality_id))
+        .filter(asset::Column::AssetNo.is_in(numbers))
+        .all(tx.db())
+        .await?
+        .into_iter()
+        .map(|found| (found.asset_no.clone(), found))
+        .collect())
+}
 
-    pub fn extension(self) -> &'static str {
-        match self {
-            ExportFormat::Xlsx => "xlsx",
-            ExportFormat::Csv(_) => "csv",
-        }
+/// Writes what a chunk creates and changes.
+async fn write(
+    tx: &mut crate::Tx<'_>,
+    scheme: &mamori_policy::Scheme,
+    municipality_id: i64,
+    actor: &AuditActor,
+    planned: &Planned,
+) -> AppResult<()> {
+    if !planned.creates.is_empty() {
+        super::insert_many(tx, municipality_id, scheme, actor, &planned.creates).await?;
     }
+    for (model, fields) in &planned.updates {
+        super::update_one(tx, scheme, actor, model, fields).await?;
+    }
+    Ok(())
+}
 
-    pub fn content_type(self) -> &'static str {
-        match self {
-            ExportFormat::Xlsx => {
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+impl Checker {
+    /// Checks a chunk of rows: problems and planned changes go to `report`; what to write comes back.
+    fn check(
+        &self,
+        rows: &[mamori_sheet::Row],
+        inputs: Vec<AssetInput>,
+        mut existing: HashMap<String, asset::Model>,
+        seen: &mut HashMap<String, usize>,
+        report: &mut ImportReport,
+    ) -> Planned {
+        let (sheet, scheme, lookup) = (&self.sheet, &self.scheme, &self.lookup);
+        let mut planned = Planned::default();
+        for (row, input) in rows.iter().zip(inputs) {
+            let number = input
+                .asset_no
+                .as_deref()
+                .and_then(|n| super::fields::parse_asset_no(n).ok());
+            if let Some(n) = &number {
+                if let Some(first) = seen.get(n) {
+                    report.problems.push(problem(
+                        sheet,
+                        row,
+                        FieldError::new("asset_no", "err-duplicate-in-file")
+                            .with("value", n.clone())
+                            .with("first", first.to_string()),
+                    ));
+                    continue;
+                }
+                seen.insert(n.clone(), row.line);
             }
-            ExportFormat::Csv(Encoding::ShiftJis) => "text/csv; charset=Shift_JIS",
-            ExportFormat::Csv(_) => "text/csv; charset=utf-8",
+            let current = number.as_ref().and_then(|n| existing.remove(n));
+            let base = current.as_ref().map(AssetFields::from_model);
+            let fields = match AssetFields::validate(scheme, lookup, &input, base.as_ref()) {
+                Ok(f) => f,
+                Err(errors) => {
+                    report
+                        .problems
+                        .extend(errors.into_iter().map(|e| problem(sheet, row, e)));
+                    continue;
+                }
+            };
+            // Both where the asset is and where the row puts it must be within the editor's reach.
+            let covers = |unit: Option<i64>| match (&self.reach, unit) {
+                (crate::access::Reach::All, _) => true,
+                (_, None) => false,
+                (reach, Some(id)) => lookup.tree_path(id).is_some_and(|p| reach.covers_unit(p)),
+            };
+            if !covers(fields.owner_unit_id)
+                || base.as_ref().is_some_and(|b| !covers(b.owner_unit_id))
+            {
+                report.problems.push(problem(
+                    sheet,
+                    row,
+                    FieldError::new("owner", "err-unit-out-of-scope"),
+                ));
+                continue;
+            }
+            match (current, base) {
+                (Some(model), Some(before)) => {
+                    if before == fields {
+                        report.unchanged += 1;
+                    } else {
+                        report.updated += 1;
+                        report.plan(PlannedRow {
+                            line: row.line,
+                            asset_no: fields.asset_no.clone(),
+                            action: RowAction::Update {
+                                fields: changed_fields(&before, &fields),
+                            },
+                        });
+                        planned.updates.push((model, fields));
+                    }
+                }
+                _ => {
+                    report.created += 1;
+                    report.plan(PlannedRow {
+                        line: row.line,
+                        asset_no: fields.asset_no.clone(),
+                        action: RowAction::Create,
+                    });
+                    planned.creates.push(fields);
+                }
+            }
         }
+        planned
     }
 }
 
-fn cells(r: &AssetRow) -> Vec<String> {
-    let date = |d: Option<chrono::NaiveDate>| {
-        d.map(|d| d.format("%Y/%m/%d").to_string())
-            .unwrap_or_default()
-    };
-    vec![
-        r.asset_no.clone(),
-        r.name.clone(),
-        r.kind.name(Lang::Ja).to_owned(),
-        r.owner_code.clone(),
-        r.owner_path.clone(),
-        r.manager_no.clone(),
-        r.manager_name.clone(),
-        r.confidentiality.clone().unwrap_or_default(),
-        r.integrity.clone().unwrap_or_default(),
-        r.availability.clone().unwrap_or_default(),
-        flag_text(r.personal).to_owned(),
-        flag_text(r.sensitive_personal).to_owned(),
-        flag_text(r.specific_personal).to_owned(),
-        r.my_number_work
-            .map(|w| w.name(Lang::Ja).to_owned())
-            .unwrap_or_default(),
-        r.pif_ref.clone(),
-        r.pia_ref.clone(),
-        r.zone
-            .map(|z| z.name(Lang::Ja).to_owned())
-            .unwrap_or_default(),
-        r.storage.clone(),
-        r.media.clone(),
-        r.retention.clone(),
-        r.disposal.clone(),
-        r.related_systems.clone(),
-        r.notes.clone(),
-        date(r.next_review),
-        date(r.retired_on),
-    ]
-}
-
-/// Writes what the filters select as a sheet that imports back unchanged. Shift_JIS cannot hold every
-/// character (𠮷, emoji …): such a file is refused with the row, column and character, never altered.
-pub async fn export(
-    app: &App,
-    actor: &Actor,
-    by: &AuditActor,
-    q: &AssetQuery,
-    format: ExportFormat,
-) -> AppResult<(Vec<u8>, usize)> {
-    let scheme = super::scheme(app, app.store().conn(), actor.municipality_id).await?;
-    let rows = super::all_matching(app, actor, q).await?;
-    let data: Vec<Vec<String>> = rows.iter().map(cells).collect();
-    let headers: Vec<&str> = COLUMNS.iter().map(|c| c.display_name()).collect();
-    let bytes = match format {
-        ExportFormat::Csv(encoding) => mamori_sheet::write_csv(&headers, &data, encoding),
-        ExportFormat::Xlsx => {
-            let columns: Vec<XlsxColumn> = COLUMNS
-                .iter()
-                .map(|c| column(&scheme, c.key, c.display_name()))
-                .collect();
-            mamori_sheet::write_xlsx(&XlsxSheet {
-                name: "情報資産管理台帳",
-                columns: &columns,
-                rows: &data,
-            })
-        }
-    }
-    .map_err(|e| AppError::Invalid(crate::sheet::to_field_errors("file", &e)))?;
-    let mut tx = app.write().await?;
-    tx.audit(
-        actor.municipality_id,
-        by,
-        Action::DataExported,
-        ("asset_export", String::new()),
-        json!({"what": "assets", "rows": rows.len(), "format": format.extension(), "filters": q}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((bytes, rows.len()))
-}
-
-/// An xlsx column: width, and a drop-down list (入力規則) where the values are a closed list.
-fn column(scheme: &Scheme, key: &str, header: &str) -> XlsxColumn {
-    let levels = |axis| {
-        scheme
-            .levels(axis)
-            .iter()
-            .map(|l| l.id.clone())
-            .collect::<Vec<_>>()
-    };
-    let col = XlsxColumn::new(header);
-    match key {
-        "asset_no" | "owner_code" | "manager_no" => col.width(14.0),
-        "name" | "owner" | "storage" | "related_systems" => col.width(28.0),
-        "notes" => col.width(40.0),
-        "kind" => col
-            .width(18.0)
-            .choices(AssetKind::ALL.iter().map(|k| k.name(Lang::Ja))),
-        "zone" => col
-            .width(22.0)
-            .choices(Zone::ALL.iter().map(|z| z.name(Lang::Ja))),
-        "my_number_work" => col
-            .width(18.0)
-            .choices(MyNumberWork::ALL.iter().map(|w| w.name(Lang::Ja))),
-        "confidentiality" => col.width(9.0).choices(levels(Axis::Confidentiality)),
-        "integrity" => col.width(9.0).choices(levels(Axis::Integrity)),
-        "availability" => col.width(9.0).choices(levels(Axis::Availability)),
-        "personal" | "sensitive_personal" | "specific_personal" => col.width(9.0).choices(["○"]),
-        "next_review" | "retired_on" => col.width(12.0),
-        _ => col.width(16.0),
-    }
-}
+pub use super::export::{ExportFormat, export};
