@@ -512,7 +512,6 @@ pub async fn append_batch(
     municipality_id: i64,
     entries: Vec<NewEntry>,
 ) -> Result<Option<Head>, StoreError> {
-    use sea_orm::sea_query::Query;
     if entries.is_empty() {
         return Ok(None);
     }
@@ -528,22 +527,7 @@ pub async fn append_batch(
     let mut prev = head.hash;
     // 13 parameters a row: 1,000 rows stay under SQLite's and PostgreSQL's limits.
     for chunk in entries.chunks(1_000) {
-        let mut insert = Query::insert();
-        insert.into_table(audit_entry::Entity).columns([
-            audit_entry::Column::MunicipalityId,
-            audit_entry::Column::Seq,
-            audit_entry::Column::At,
-            audit_entry::Column::ActorAccountId,
-            audit_entry::Column::ActorLabel,
-            audit_entry::Column::Action,
-            audit_entry::Column::ActionCode,
-            audit_entry::Column::TargetType,
-            audit_entry::Column::TargetId,
-            audit_entry::Column::Summary,
-            audit_entry::Column::PrevHash,
-            audit_entry::Column::Hash,
-            audit_entry::Column::Mac,
-        ]);
+        let mut models = Vec::with_capacity(chunk.len());
         for entry in chunk {
             if entry.municipality_id != municipality_id {
                 return Err(StoreError::Audit(
@@ -564,32 +548,16 @@ pub async fn append_batch(
                 target_type: entry.target_type.to_owned(),
                 target_id: entry.target_id.clone(),
                 summary: entry.summary.to_string(),
-                prev_hash: prev.clone(),
+                prev_hash: prev,
                 hash: String::new(),
                 mac: String::new(),
             };
             model.hash = entry_hash(&model);
             model.mac = key.entry_mac(&model.hash);
             prev = model.hash.clone();
-            insert
-                .values([
-                    model.municipality_id.into(),
-                    model.seq.into(),
-                    model.at.into(),
-                    model.actor_account_id.into(),
-                    model.actor_label.into(),
-                    model.action.into(),
-                    model.action_code.into(),
-                    model.target_type.into(),
-                    model.target_id.into(),
-                    model.summary.into(),
-                    model.prev_hash.into(),
-                    model.hash.into(),
-                    model.mac.into(),
-                ])
-                .map_err(|e| StoreError::Audit(e.to_string()))?;
+            models.push(model);
         }
-        db.execute(&insert).await?;
+        insert_entries(db, models).await?;
     }
     let new_head = Head {
         municipality_id,
@@ -604,6 +572,89 @@ pub async fn append_batch(
     .update(db)
     .await?;
     Ok(Some(new_head))
+}
+
+/// PostgreSQL: entries as an array a column ([`crate::bulk`]), all stamped `at`.
+fn unnest(models: &[audit_entry::Model], at: DateTime<Utc>) -> crate::bulk::Unnest {
+    let column = |f: fn(&audit_entry::Model) -> String| models.iter().map(f).collect::<Vec<_>>();
+    let mut rows = crate::bulk::Unnest::default();
+    rows.int8(
+        "municipality_id",
+        models.iter().map(|m| m.municipality_id).collect(),
+    )
+    .int8("seq", models.iter().map(|m| m.seq).collect())
+    .scalar("at", "timestamptz", at.into())
+    .opt_id(
+        "actor_account_id",
+        models.iter().map(|m| m.actor_account_id).collect(),
+    )
+    .text("actor_label", column(|m| m.actor_label.clone()))
+    .text("action", column(|m| m.action.clone()))
+    .int4(
+        "action_code",
+        models.iter().map(|m| m.action_code).collect(),
+    )
+    .text("target_type", column(|m| m.target_type.clone()))
+    .text("target_id", column(|m| m.target_id.clone()))
+    .text("summary", column(|m| m.summary.clone()))
+    .text("prev_hash", column(|m| m.prev_hash.clone()))
+    .text("hash", column(|m| m.hash.clone()))
+    .text("mac", column(|m| m.mac.clone()));
+    rows
+}
+
+/// Writes built entries, all stamped with the same time: on PostgreSQL as one array a column
+/// ([`crate::bulk`]), on SQLite as a `VALUES` list.
+async fn insert_entries(
+    db: &impl ConnectionTrait,
+    models: Vec<audit_entry::Model>,
+) -> Result<(), StoreError> {
+    use sea_orm::sea_query::Query;
+    let Some(first) = models.first() else {
+        return Ok(());
+    };
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let rows = unnest(&models, first.at);
+        rows.insert(db, "audit_entry", &[]).await?;
+        return Ok(());
+    }
+    let mut insert = Query::insert();
+    insert.into_table(audit_entry::Entity).columns([
+        audit_entry::Column::MunicipalityId,
+        audit_entry::Column::Seq,
+        audit_entry::Column::At,
+        audit_entry::Column::ActorAccountId,
+        audit_entry::Column::ActorLabel,
+        audit_entry::Column::Action,
+        audit_entry::Column::ActionCode,
+        audit_entry::Column::TargetType,
+        audit_entry::Column::TargetId,
+        audit_entry::Column::Summary,
+        audit_entry::Column::PrevHash,
+        audit_entry::Column::Hash,
+        audit_entry::Column::Mac,
+    ]);
+    for model in models {
+        insert
+            .values([
+                model.municipality_id.into(),
+                model.seq.into(),
+                model.at.into(),
+                model.actor_account_id.into(),
+                model.actor_label.into(),
+                model.action.into(),
+                model.action_code.into(),
+                model.target_type.into(),
+                model.target_id.into(),
+                model.summary.into(),
+                model.prev_hash.into(),
+                model.hash.into(),
+                model.mac.into(),
+            ])
+            .map_err(|e| StoreError::Audit(e.to_string()))?;
+    }
+    db.execute(&insert).await?;
+    Ok(())
 }
 
 /// The database stores times to the microsecond (PostgreSQL's precision), so entries are stamped to it.
@@ -745,4 +796,25 @@ pub async fn head(
             seq: h.seq,
             hash: h.hash,
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{IdenStatic, Iterable};
+
+    use super::*;
+
+    /// PostgreSQL's bulk insert names its columns by hand: a column added to the table must be added there
+    /// too, or batched entries would lose it.
+    #[test]
+    fn the_bulk_insert_writes_every_column_but_the_id() {
+        let mut written: Vec<&str> = unnest(&[], now_micros()).columns().to_vec();
+        let mut table: Vec<&str> = audit_entry::Column::iter()
+            .map(|c| c.as_str())
+            .filter(|c| *c != "id")
+            .collect();
+        written.sort_unstable();
+        table.sort_unstable();
+        assert_eq!(written, table);
+    }
 }

@@ -4,6 +4,7 @@
 //! normalised keys rather than a backend's collation, so both answer alike.
 
 pub mod audit;
+pub mod bulk;
 pub mod entity;
 mod migration;
 

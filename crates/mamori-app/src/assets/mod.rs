@@ -10,14 +10,16 @@ mod fields;
 pub(crate) mod index;
 pub mod sheet;
 
-use chrono::{NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use mamori_policy::{
     AssetKind, Axis, Classification, Lang, MyNumberWork, Scheme, UnitLevel, Zone,
     check::{self, AssetFacts, Finding, Snapshot, StaffFacts, SubjectKind, UnitFacts},
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
-    JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
+    IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -737,46 +739,119 @@ pub(crate) fn asset_facts(scheme: &Scheme, m: &asset::Model) -> AssetFacts {
 }
 
 /// The columns a new or changed asset writes.
-fn active_model(municipality_id: i64, scheme: &Scheme, f: &AssetFields) -> asset::ActiveModel {
+/// The row an asset's fields make, keys and ranks derived; `id` is left to the database.
+fn row(municipality_id: i64, scheme: &Scheme, f: &AssetFields, now: DateTime<Utc>) -> asset::Model {
     let rank = |axis: Axis, id: &Option<String>| {
         id.as_deref()
             .and_then(|id| scheme.rank(axis, id))
             .map(i16::from)
     };
-    asset::ActiveModel {
-        municipality_id: Set(municipality_id),
-        asset_no: Set(f.asset_no.clone()),
-        name: Set(f.name.clone()),
-        kind: Set(f.kind.code().to_owned()),
-        owner_unit_id: Set(f.owner_unit_id),
-        manager_staff_id: Set(f.manager_staff_id),
-        c_rank: Set(rank(Axis::Confidentiality, &f.confidentiality)),
-        i_rank: Set(rank(Axis::Integrity, &f.integrity)),
-        a_rank: Set(rank(Axis::Availability, &f.availability)),
-        c_level: Set(f.confidentiality.clone()),
-        i_level: Set(f.integrity.clone()),
-        a_level: Set(f.availability.clone()),
-        personal: Set(f.personal),
-        sensitive_personal: Set(f.sensitive_personal),
-        specific_personal: Set(f.specific_personal),
-        my_number_work: Set(f.my_number_work.map(|w| w.code().to_owned())),
-        pif_ref: Set(f.pif_ref.clone()),
-        pia_ref: Set(f.pia_ref.clone()),
-        zone: Set(f.zone.map(|z| z.code().to_owned())),
-        storage: Set(f.storage.clone()),
-        media: Set(f.media.clone()),
-        retention: Set(f.retention.clone()),
-        disposal: Set(f.disposal.clone()),
-        related_systems: Set(f.related_systems.clone()),
-        notes: Set(f.notes.clone()),
-        next_review: Set(f.next_review),
-        retired: Set(f.retired_on.is_some()),
-        retired_on: Set(f.retired_on),
-        sort_key: Set(f.sort_key()),
-        name_key: Set(f.name_key()),
-        search_key: Set(f.search_key()),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
+    asset::Model {
+        id: 0,
+        municipality_id,
+        asset_no: f.asset_no.clone(),
+        name: f.name.clone(),
+        kind: f.kind.code().to_owned(),
+        owner_unit_id: f.owner_unit_id,
+        manager_staff_id: f.manager_staff_id,
+        c_rank: rank(Axis::Confidentiality, &f.confidentiality),
+        i_rank: rank(Axis::Integrity, &f.integrity),
+        a_rank: rank(Axis::Availability, &f.availability),
+        c_level: f.confidentiality.clone(),
+        i_level: f.integrity.clone(),
+        a_level: f.availability.clone(),
+        personal: f.personal,
+        sensitive_personal: f.sensitive_personal,
+        specific_personal: f.specific_personal,
+        my_number_work: f.my_number_work.map(|w| w.code().to_owned()),
+        pif_ref: f.pif_ref.clone(),
+        pia_ref: f.pia_ref.clone(),
+        zone: f.zone.map(|z| z.code().to_owned()),
+        storage: f.storage.clone(),
+        media: f.media.clone(),
+        retention: f.retention.clone(),
+        disposal: f.disposal.clone(),
+        related_systems: f.related_systems.clone(),
+        notes: f.notes.clone(),
+        next_review: f.next_review,
+        retired: f.retired_on.is_some(),
+        retired_on: f.retired_on,
+        sort_key: f.sort_key(),
+        name_key: f.name_key(),
+        search_key: f.search_key(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// PostgreSQL: rows of one insert as an array a column ([`mamori_store::bulk`]). All share their times.
+fn unnest<'a>(rows: impl Iterator<Item = &'a asset::Model> + Clone) -> mamori_store::bulk::Unnest {
+    let col = |f: fn(&asset::Model) -> String| rows.clone().map(f).collect::<Vec<_>>();
+    let code = |f: fn(&asset::Model) -> Option<String>| rows.clone().map(f).collect::<Vec<_>>();
+    let rank = |f: fn(&asset::Model) -> Option<i16>| rows.clone().map(f).collect::<Vec<_>>();
+    let flag = |f: fn(&asset::Model) -> bool| rows.clone().map(f).collect::<Vec<_>>();
+    let id = |f: fn(&asset::Model) -> Option<i64>| rows.clone().map(f).collect::<Vec<_>>();
+    let date = |f: fn(&asset::Model) -> Option<NaiveDate>| rows.clone().map(f).collect::<Vec<_>>();
+    let mut u = mamori_store::bulk::Unnest::default();
+    if let Some(first) = rows.clone().next() {
+        u.scalar("created_at", "timestamptz", first.created_at.into())
+            .scalar("updated_at", "timestamptz", first.updated_at.into());
+    }
+    u.int8(
+        "municipality_id",
+        rows.clone().map(|r| r.municipality_id).collect(),
+    )
+    .text("asset_no", col(|r| r.asset_no.clone()))
+    .text("name", col(|r| r.name.clone()))
+    .text("kind", col(|r| r.kind.clone()))
+    .opt_id("owner_unit_id", id(|r| r.owner_unit_id))
+    .opt_id("manager_staff_id", id(|r| r.manager_staff_id))
+    .opt_code("c_level", code(|r| r.c_level.clone()))
+    .opt_rank("c_rank", rank(|r| r.c_rank))
+    .opt_code("i_level", code(|r| r.i_level.clone()))
+    .opt_rank("i_rank", rank(|r| r.i_rank))
+    .opt_code("a_level", code(|r| r.a_level.clone()))
+    .opt_rank("a_rank", rank(|r| r.a_rank))
+    .boolean("personal", flag(|r| r.personal))
+    .boolean("sensitive_personal", flag(|r| r.sensitive_personal))
+    .boolean("specific_personal", flag(|r| r.specific_personal))
+    .opt_code("my_number_work", code(|r| r.my_number_work.clone()))
+    .text("pif_ref", col(|r| r.pif_ref.clone()))
+    .text("pia_ref", col(|r| r.pia_ref.clone()))
+    .opt_code("zone", code(|r| r.zone.clone()))
+    .text("storage", col(|r| r.storage.clone()))
+    .text("media", col(|r| r.media.clone()))
+    .text("retention", col(|r| r.retention.clone()))
+    .text("disposal", col(|r| r.disposal.clone()))
+    .text("related_systems", col(|r| r.related_systems.clone()))
+    .text("notes", col(|r| r.notes.clone()))
+    .opt_date("next_review", date(|r| r.next_review))
+    .boolean("retired", flag(|r| r.retired))
+    .opt_date("retired_on", date(|r| r.retired_on))
+    .text("sort_key", col(|r| r.sort_key.clone()))
+    .text("name_key", col(|r| r.name_key.clone()))
+    .text("search_key", col(|r| r.search_key.clone()));
+    u
+}
+
+/// A new asset as it will be written: its row and what its audit entry will say. Built apart from the
+/// writing, so that a sheet import builds the next chunk's rows while the database writes this one's.
+pub(crate) struct NewAsset {
+    row: asset::Model,
+    summary: serde_json::Value,
+}
+
+impl NewAsset {
+    pub(crate) fn new(
+        municipality_id: i64,
+        scheme: &Scheme,
+        fields: &AssetFields,
+        now: DateTime<Utc>,
+    ) -> Self {
+        NewAsset {
+            row: row(municipality_id, scheme, fields, now),
+            summary: fields.summary(),
+        }
     }
 }
 
@@ -786,61 +861,89 @@ pub(crate) async fn insert_many(
     municipality_id: i64,
     scheme: &Scheme,
     actor: &AuditActor,
-    new: &[AssetFields],
+    fields: &[AssetFields],
+) -> AppResult<Vec<i64>> {
+    // Stamped to the microsecond, as both databases keep it.
+    let now = mamori_store::audit::now_micros();
+    let new = fields
+        .iter()
+        .map(|f| NewAsset::new(municipality_id, scheme, f, now))
+        .collect();
+    insert_new(tx, municipality_id, actor, new).await
+}
+
+/// Inserts assets built by [`NewAsset::new`], with one audit entry each; returns their ids in order.
+pub(crate) async fn insert_new(
+    tx: &mut Tx<'_>,
+    municipality_id: i64,
+    actor: &AuditActor,
+    new: Vec<NewAsset>,
 ) -> AppResult<Vec<i64>> {
     let started = std::time::Instant::now();
-    let now = Utc::now();
+    let postgres = tx.db().get_database_backend() == sea_orm::DbBackend::Postgres;
     let mut ids = Vec::with_capacity(new.len());
-    // 34 columns a row: 500 rows keep under SQLite's 32,766 parameters.
-    for chunk in new.chunks(500) {
-        let models: Vec<asset::ActiveModel> = chunk
-            .iter()
-            .map(|f| {
-                let mut m = active_model(municipality_id, scheme, f);
-                m.created_at = Set(now);
-                m.updated_at = Set(now);
+    // 34 columns a row: 500 rows keep SQLite under its 32,766 parameters. PostgreSQL takes an array a
+    // column (mamori_store::bulk).
+    for chunk in new.chunks(if postgres { 1_000 } else { 500 }) {
+        let rows = chunk.iter().map(|n| &n.row);
+        let found: HashMap<String, i64> = if postgres {
+            unnest(chunk.iter().map(|n| &n.row))
+                .insert(tx.db(), "asset", &["id", "asset_no"])
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get::<String>("", "asset_no")?,
+                        r.try_get::<i64>("", "id")?,
+                    ))
+                })
+                .collect::<Result<_, sea_orm::DbErr>>()?
+        } else {
+            asset::Entity::insert_many(rows.map(|r| {
+                let mut m = r.clone().into_active_model().reset_all();
+                m.id = sea_orm::ActiveValue::NotSet;
                 m
-            })
-            .collect();
-        asset::Entity::insert_many(models)
+            }))
             .exec_without_returning(tx.db())
             .await?;
-        // RETURNING does not promise the order of rows, so the ids are read back by 資産番号.
-        let numbers: Vec<String> = chunk.iter().map(|f| f.asset_no.clone()).collect();
-        let found: std::collections::HashMap<String, i64> = asset::Entity::find()
-            .select_only()
-            .columns([asset::Column::AssetNo, asset::Column::Id])
-            .filter(asset::Column::MunicipalityId.eq(municipality_id))
-            .filter(asset::Column::AssetNo.is_in(numbers))
-            .into_tuple::<(String, i64)>()
-            .all(tx.db())
-            .await?
-            .into_iter()
-            .collect();
-        for f in chunk {
-            ids.push(*found.get(&f.asset_no).ok_or_else(|| {
-                AppError::Internal(format!("inserted asset {} not found", f.asset_no))
+            // Read back by 資産番号: SQLite's RETURNING does not promise the order of rows.
+            let numbers: Vec<String> = chunk.iter().map(|n| n.row.asset_no.clone()).collect();
+            asset::Entity::find()
+                .select_only()
+                .columns([asset::Column::AssetNo, asset::Column::Id])
+                .filter(asset::Column::MunicipalityId.eq(municipality_id))
+                .filter(asset::Column::AssetNo.is_in(numbers))
+                .into_tuple::<(String, i64)>()
+                .all(tx.db())
+                .await?
+                .into_iter()
+                .collect()
+        };
+        for n in chunk {
+            ids.push(*found.get(&n.row.asset_no).ok_or_else(|| {
+                AppError::Internal(format!("inserted asset {} not found", n.row.asset_no))
             })?);
         }
     }
     index::bump_revision(tx.db(), municipality_id).await?;
     let rows_written = started.elapsed();
+    let count = new.len();
     let entries = new
-        .iter()
+        .into_iter()
         .zip(&ids)
-        .map(|(f, id)| NewEntry {
+        .map(|(n, id)| NewEntry {
             municipality_id,
             actor_account_id: actor.account_id,
             actor_label: actor.label.clone(),
             action: Action::AssetCreated,
             target_type: "asset",
             target_id: id.to_string(),
-            summary: f.summary(),
+            summary: n.summary,
         })
         .collect();
     tx.audit_batch(municipality_id, entries).await?;
     tracing::debug!(
-        assets = new.len(),
+        assets = count,
         rows_ms = rows_written.as_millis() as u64,
         audit_ms = (started.elapsed() - rows_written).as_millis() as u64,
         "assets inserted"
@@ -857,9 +960,12 @@ pub(crate) async fn update_one(
     after: &AssetFields,
 ) -> AppResult<()> {
     let old = AssetFields::from_model(before);
-    let mut m = active_model(before.municipality_id, scheme, after);
+    let mut m = row(before.municipality_id, scheme, after, Utc::now())
+        .into_active_model()
+        .reset_all();
     m.id = Set(before.id);
     m.municipality_id = sea_orm::ActiveValue::NotSet;
+    m.created_at = sea_orm::ActiveValue::NotSet;
     m.update(tx.db()).await?;
     index::bump_revision(tx.db(), before.municipality_id).await?;
     let action = if after.retired_on.is_some() && old.retired_on.is_none() {
@@ -988,4 +1094,61 @@ pub async fn owner_choices(app: &App, editor: &AssetEditor) -> AppResult<Vec<org
         .into_iter()
         .filter(|u| u.abolished_on.is_none() && editor.reach.covers_unit(&u.tree_path))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{IdenStatic, Iterable};
+
+    use super::*;
+
+    /// PostgreSQL's bulk insert names its columns by hand: a column added to the table must be added there
+    /// too, or every imported asset would lose it.
+    #[test]
+    fn the_bulk_insert_writes_every_column_but_the_id() {
+        let row = asset::Model {
+            id: 0,
+            municipality_id: 1,
+            asset_no: "A-1".into(),
+            name: String::new(),
+            kind: "information".into(),
+            owner_unit_id: None,
+            manager_staff_id: None,
+            c_level: None,
+            c_rank: None,
+            i_level: None,
+            i_rank: None,
+            a_level: None,
+            a_rank: None,
+            personal: false,
+            sensitive_personal: false,
+            specific_personal: false,
+            my_number_work: None,
+            pif_ref: String::new(),
+            pia_ref: String::new(),
+            zone: None,
+            storage: String::new(),
+            media: String::new(),
+            retention: String::new(),
+            disposal: String::new(),
+            related_systems: String::new(),
+            notes: String::new(),
+            next_review: None,
+            retired: false,
+            retired_on: None,
+            sort_key: String::new(),
+            name_key: String::new(),
+            search_key: String::new(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let mut written: Vec<&str> = unnest([&row].into_iter()).columns().to_vec();
+        let mut table: Vec<&str> = asset::Column::iter()
+            .map(|c| c.as_str())
+            .filter(|c| *c != "id")
+            .collect();
+        written.sort_unstable();
+        table.sort_unstable();
+        assert_eq!(written, table);
+    }
 }

@@ -254,7 +254,7 @@ type Checked = (Planned, HashMap<String, usize>, ImportReport);
 /// What a chunk of rows does, once validated.
 #[derive(Default)]
 struct Planned {
-    creates: Vec<AssetFields>,
+    creates: Vec<super::NewAsset>,
     updates: Vec<(asset::Model, AssetFields)>,
 }
 
@@ -297,6 +297,8 @@ pub async fn import(
     let mut tx = app.write().await?;
     let municipality_id = editor.municipality_id;
     let checker = Arc::new(Checker {
+        municipality_id,
+        now: mamori_store::audit::now_micros(),
         reach: editor.reach.clone(),
         scheme: super::scheme(app, tx.db(), municipality_id).await?,
         lookup: Lookup::load(tx.db(), municipality_id).await?,
@@ -305,43 +307,36 @@ pub async fn import(
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut bulk = false;
     let (mut reading, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-    // A pipeline over the two cores: while one chunk is checked on another thread, the database finds the
-    // assets the next chunk names and writes the chunk checked before. The check of a chunk takes the
-    // 資産番号 seen and the report along and hands them back.
+    // A pipeline over the two cores, keeping the database busy: while one chunk is checked (and its rows
+    // built) on another thread, the database finds the assets the next chunk names and writes the chunk
+    // checked before, and this thread reads the chunk after. The check of a chunk takes the 資産番号 seen
+    // and the report along and hands them back.
     let mut checking: Option<tokio::task::JoinHandle<Checked>> = None;
     let mut rows_read = 0;
+    let mut chunk = read_chunk(&mut rows);
     loop {
         let step = std::time::Instant::now();
-        let mut chunk: Vec<mamori_sheet::Row> = Vec::with_capacity(CHUNK);
-        let mut broken = None;
-        for row in rows.by_ref() {
-            match row {
-                Ok(row) => chunk.push(row),
-                Err(e) => {
-                    broken = Some(e);
-                    break;
+        let chunk_now = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                // The file itself cannot be read on: it is refused as a whole, as before any row was looked at.
+                if bulk {
+                    app.store().end_bulk(tx.db()).await?;
                 }
+                tx.rollback().await?;
+                return Err(file_error(&e));
             }
-            if chunk.len() == CHUNK {
-                break;
-            }
-        }
-        if let Some(e) = broken {
-            // The file itself cannot be read on: it is refused as a whole, as before any row was looked at.
-            if bulk {
-                app.store().end_bulk(tx.db()).await?;
-            }
-            tx.rollback().await?;
-            return Err(file_error(&e));
-        }
-        let next = if chunk.is_empty() {
+        };
+        let next = if chunk_now.is_empty() {
             None
         } else {
-            let inputs: Vec<AssetInput> =
-                chunk.iter().map(|r| input_of(&checker.sheet, r)).collect();
+            let inputs: Vec<AssetInput> = chunk_now
+                .iter()
+                .map(|r| input_of(&checker.sheet, r))
+                .collect();
             let existing = existing_assets(&mut tx, municipality_id, &inputs).await?;
-            rows_read += chunk.len();
-            Some((chunk, inputs, existing))
+            rows_read += chunk_now.len();
+            Some((chunk_now, inputs, existing))
         };
         reading += step.elapsed();
         let mut checked = None;
@@ -370,8 +365,23 @@ pub async fn import(
                 app.store().begin_bulk(tx.db()).await?;
                 bulk = true;
             }
-            write(&mut tx, &checker.scheme, municipality_id, actor, &planned).await?;
+            // The statements go out first; the chunk after is read while the database works on them.
+            let scheme = &checker.scheme;
+            let (written, read) = tokio::join!(
+                write(&mut tx, scheme, municipality_id, actor, planned),
+                async {
+                    if last {
+                        Ok(Vec::new())
+                    } else {
+                        read_chunk(&mut rows)
+                    }
+                }
+            );
+            written?;
+            chunk = read;
             writing += step.elapsed();
+        } else {
+            chunk = read_chunk(&mut rows);
         }
         if last {
             break;
@@ -429,6 +439,9 @@ pub async fn import(
 
 /// What checking a row needs besides the row, the same for the whole file; shared with the thread that checks.
 struct Checker {
+    municipality_id: i64,
+    /// When the import began: the new assets' `created_at`.
+    now: chrono::DateTime<chrono::Utc>,
     /// The editor's reach: where an asset is and where the row puts it must both be within it.
     reach: crate::access::Reach,
     scheme: mamori_policy::Scheme,
@@ -463,15 +476,22 @@ async fn write(
     scheme: &mamori_policy::Scheme,
     municipality_id: i64,
     actor: &AuditActor,
-    planned: &Planned,
+    planned: Planned,
 ) -> AppResult<()> {
     if !planned.creates.is_empty() {
-        super::insert_many(tx, municipality_id, scheme, actor, &planned.creates).await?;
+        super::insert_new(tx, municipality_id, actor, planned.creates).await?;
     }
     for (model, fields) in &planned.updates {
         super::update_one(tx, scheme, actor, model, fields).await?;
     }
     Ok(())
+}
+
+/// The next rows of the sheet, up to a chunk; none at its end.
+fn read_chunk(
+    rows: &mut mamori_sheet::RowReader<'_>,
+) -> Result<Vec<mamori_sheet::Row>, mamori_sheet::SheetError> {
+    rows.by_ref().take(CHUNK).collect()
 }
 
 impl Checker {
@@ -554,7 +574,12 @@ impl Checker {
                         asset_no: fields.asset_no.clone(),
                         action: RowAction::Create,
                     });
-                    planned.creates.push(fields);
+                    planned.creates.push(super::NewAsset::new(
+                        self.municipality_id,
+                        scheme,
+                        &fields,
+                        self.now,
+                    ));
                 }
             }
         }
