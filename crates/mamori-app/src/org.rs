@@ -206,6 +206,40 @@ pub async fn unit_by_code(
         .await?)
 }
 
+/// A unit found by its code, with the ids of every unit at or under it, in one query: a unit's `tree_path`
+/// is its parent's followed by its own id, so the units under it are those whose path begins with its own.
+pub async fn unit_tree_by_code(
+    db: &impl ConnectionTrait,
+    municipality_id: i64,
+    code: &str,
+) -> AppResult<Option<(i64, Vec<i64>)>> {
+    use sea_orm::{FromQueryResult, Statement};
+    #[derive(FromQueryResult)]
+    struct Found {
+        unit: i64,
+        under: i64,
+    }
+    // Paths hold digits and slashes only, so the path as a LIKE pattern matches itself and nothing else.
+    let sql = "SELECT p.id AS unit, u.id AS under FROM org_unit p \
+               JOIN org_unit u ON u.municipality_id = p.municipality_id AND u.tree_path LIKE p.tree_path || '%' \
+               WHERE p.municipality_id = $1 AND p.code = $2";
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => sql.to_owned(),
+        _ => sql.replace("$1", "?").replace("$2", "?"),
+    };
+    let found = Found::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [municipality_id.into(), code.into()],
+    ))
+    .all(db)
+    .await?;
+    Ok(found
+        .first()
+        .map(|f| (f.unit, found.iter().map(|f| f.under).collect())))
+}
+
 /// A unit form as typed.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 pub struct UnitForm {

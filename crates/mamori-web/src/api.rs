@@ -407,23 +407,12 @@ async fn asset_query(
     };
     let page = number("page", &p.page, u64::from(u32::MAX));
     let per_page = number("per_page", &p.per_page, mamori_app::paging::MAX_PER_PAGE);
-    let unit = match p.unit.trim() {
-        "" => None,
-        text => {
-            let by_code = mamori_app::org::unit_by_code(
-                state.app.store().conn(),
-                ctx.actor.municipality_id,
-                &text.to_uppercase(),
-            )
-            .await?;
-            match (by_code, text.parse::<i64>()) {
-                (Some(u), _) => Some(u.id),
-                (None, Ok(id)) => Some(id),
-                (None, Err(_)) => {
-                    problems.push(FieldError::new("unit", "err-unit-unknown").with("value", text));
-                    None
-                }
-            }
+    let (unit, unit_tree) = match crate::pages_assets::resolve_unit(state, ctx, &p.unit).await? {
+        Ok(Some(u)) => (Some(u.id), u.tree),
+        Ok(None) => (None, None),
+        Err(e) => {
+            problems.push(e);
+            (None, None)
         }
     };
     if !problems.is_empty() {
@@ -432,6 +421,7 @@ async fn asset_query(
     Ok(AssetQuery {
         q: p.q,
         unit,
+        unit_tree,
         kind: p.kind,
         zone: p.zone,
         c_min: p.c_min,

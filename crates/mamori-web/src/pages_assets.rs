@@ -157,33 +157,47 @@ fn query_string(raw: &ListQuery) -> String {
     parts.join("&")
 }
 
+/// A unit filter resolved: the unit, and the units at or under it when they were found with it.
+pub(crate) struct UnitFilter {
+    pub id: i64,
+    pub tree: Option<Vec<i64>>,
+}
+
 /// The unit filter: a 組織コード (what staff know) or an id. `Err` carries the field error of an unknown code.
 pub(crate) async fn resolve_unit(
     state: &AppState,
     ctx: &Ctx,
     unit: &str,
-) -> AppResult<Result<Option<i64>, FieldError>> {
+) -> AppResult<Result<Option<UnitFilter>, FieldError>> {
     let unit = unit.trim();
     if unit.is_empty() {
         return Ok(Ok(None));
     }
     let code = unit.to_uppercase();
-    let found =
-        mamori_app::org::unit_by_code(state.app.store().conn(), ctx.actor.municipality_id, &code)
-            .await?;
+    let found = mamori_app::org::unit_tree_by_code(
+        state.app.store().conn(),
+        ctx.actor.municipality_id,
+        &code,
+    )
+    .await?;
     Ok(match found {
-        Some(u) => Ok(Some(u.id)),
+        Some((id, tree)) => Ok(Some(UnitFilter {
+            id,
+            tree: Some(tree),
+        })),
         None => match unit.parse::<i64>() {
-            Ok(id) => Ok(Some(id)),
+            Ok(id) => Ok(Some(UnitFilter { id, tree: None })),
             Err(_) => Err(FieldError::new("unit", "err-unit-unknown").with("value", unit)),
         },
     })
 }
 
-fn to_query(raw: &ListQuery, unit: Option<i64>) -> AssetQuery {
+fn to_query(raw: &ListQuery, unit: Option<UnitFilter>) -> AssetQuery {
+    let (unit, unit_tree) = unit.map_or((None, None), |u| (Some(u.id), u.tree));
     AssetQuery {
         q: raw.q.chars().take(100).collect(),
         unit,
+        unit_tree,
         kind: non_empty(&raw.kind),
         zone: non_empty(&raw.zone),
         c_min: non_empty(&raw.c_min),

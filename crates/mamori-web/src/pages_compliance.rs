@@ -574,7 +574,7 @@ pub(crate) async fn parse_query(
 ) -> mamori_app::AppResult<Result<FindingQuery, Vec<FieldError>>> {
     Ok(
         match crate::pages_assets::resolve_unit(state, ctx, &raw.unit).await? {
-            Ok(unit) => raw.parse(unit),
+            Ok(unit) => raw.parse(unit.map(|u| u.id)),
             Err(e) => Err(vec![e]),
         },
     )

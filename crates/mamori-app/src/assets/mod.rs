@@ -97,6 +97,10 @@ pub struct AssetQuery {
     /// This unit and everything below it.
     #[serde(default)]
     pub unit: Option<i64>,
+    /// `unit` and the units below it, when whoever resolved `unit` found them in the same query
+    /// ([`crate::org::unit_tree_by_code`]); otherwise the list asks the database.
+    #[serde(skip)]
+    pub unit_tree: Option<Vec<i64>>,
     #[serde(default)]
     pub kind: Option<String>,
     #[serde(default)]
@@ -233,7 +237,10 @@ async fn filter_for(
     };
     let unit = match q.unit {
         None => Units::All,
-        Some(unit_id) => units_at_or_under(db, actor.municipality_id, unit_id).await?,
+        Some(unit_id) => match &q.unit_tree {
+            Some(ids) => Units::Some(ids.iter().copied().collect()),
+            None => units_at_or_under(db, actor.municipality_id, unit_id).await?,
+        },
     };
     let mut filter = Filter {
         text: q.q.clone(),
