@@ -800,21 +800,13 @@ pub async fn head(
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{IdenStatic, Iterable};
-
     use super::*;
 
     /// PostgreSQL's bulk insert names its columns by hand: a column added to the table must be added there
     /// too, or batched entries would lose it.
     #[test]
     fn the_bulk_insert_writes_every_column_but_the_id() {
-        let mut written: Vec<&str> = unnest(&[], now_micros()).columns().to_vec();
-        let mut table: Vec<&str> = audit_entry::Column::iter()
-            .map(|c| c.as_str())
-            .filter(|c| *c != "id")
-            .collect();
-        written.sort_unstable();
-        table.sort_unstable();
-        assert_eq!(written, table);
+        let rows = unnest(&[], now_micros());
+        assert_eq!(rows.mismatch::<audit_entry::Entity>(), (vec![], vec![]));
     }
 }

@@ -10,7 +10,10 @@
 //! never holds (0 for an id, -1 for a rank, an empty text for a code or date) and `NULLIF` turns it back.
 
 use sea_orm::sea_query::Value;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, Iterable, PrimaryKeyToColumn,
+    QueryResult, Statement,
+};
 
 /// The columns of one `INSERT … SELECT … FROM UNNEST(…)`, added one at a time with their values.
 #[derive(Default)]
@@ -122,9 +125,29 @@ impl Unnest {
         self
     }
 
-    /// The columns written, in order.
-    pub fn columns(&self) -> &[&'static str] {
-        &self.names
+    /// How these columns differ from `E`'s table: the table's columns (but its primary key) they leave out,
+    /// and the names they write that the table lacks. A test per table asks for `(vec![], vec![])`, so that a
+    /// column added to a table cannot be left out of its bulk insert unnoticed.
+    pub fn mismatch<E: EntityTrait>(&self) -> (Vec<&'static str>, Vec<&'static str>) {
+        let keys: Vec<&str> = E::PrimaryKey::iter()
+            .map(|k| k.into_column().as_str())
+            .collect();
+        let table: Vec<&'static str> = E::Column::iter()
+            .map(|c| c.as_str())
+            .filter(|c| !keys.contains(c))
+            .collect();
+        let left_out = table
+            .iter()
+            .copied()
+            .filter(|c| !self.names.contains(c))
+            .collect();
+        let unknown = self
+            .names
+            .iter()
+            .copied()
+            .filter(|n| !table.contains(n))
+            .collect();
+        (left_out, unknown)
     }
 
     /// Inserts the rows into `table` and returns the `returning` columns of each.
