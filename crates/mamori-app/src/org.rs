@@ -206,12 +206,20 @@ pub async fn unit_by_code(
         .await?)
 }
 
-/// A unit found by its code, with the ids of every unit at or under it, in one query: a unit's `tree_path`
-/// is its parent's followed by its own id, so the units under it are those whose path begins with its own.
-pub async fn unit_tree_by_code(
+/// A unit named by its code or its id.
+#[derive(Debug, Clone, Copy)]
+pub enum UnitKey<'a> {
+    Code(&'a str),
+    Id(i64),
+}
+
+/// A unit of this municipality, with the ids of every unit at or under it, in one query: a unit's
+/// `tree_path` is its parent's followed by its own id (`/1/2/3/`), so the units under it are those whose path
+/// begins with its own. Another municipality's unit, or none, gives `None`.
+pub async fn unit_tree(
     db: &impl ConnectionTrait,
     municipality_id: i64,
-    code: &str,
+    key: UnitKey<'_>,
 ) -> AppResult<Option<(i64, Vec<i64>)>> {
     use sea_orm::{FromQueryResult, Statement};
     #[derive(FromQueryResult)]
@@ -219,19 +227,25 @@ pub async fn unit_tree_by_code(
         unit: i64,
         under: i64,
     }
+    let (column, value): (&str, sea_orm::Value) = match key {
+        UnitKey::Code(code) => ("code", code.into()),
+        UnitKey::Id(id) => ("id", id.into()),
+    };
     // Paths hold digits and slashes only, so the path as a LIKE pattern matches itself and nothing else.
-    let sql = "SELECT p.id AS unit, u.id AS under FROM org_unit p \
-               JOIN org_unit u ON u.municipality_id = p.municipality_id AND u.tree_path LIKE p.tree_path || '%' \
-               WHERE p.municipality_id = $1 AND p.code = $2";
+    let sql = format!(
+        "SELECT p.id AS unit, u.id AS under FROM org_unit p \
+         JOIN org_unit u ON u.municipality_id = p.municipality_id AND u.tree_path LIKE p.tree_path || '%' \
+         WHERE p.municipality_id = $1 AND p.{column} = $2"
+    );
     let backend = db.get_database_backend();
     let sql = match backend {
-        sea_orm::DbBackend::Postgres => sql.to_owned(),
+        sea_orm::DbBackend::Postgres => sql,
         _ => sql.replace("$1", "?").replace("$2", "?"),
     };
     let found = Found::find_by_statement(Statement::from_sql_and_values(
         backend,
         sql,
-        [municipality_id.into(), code.into()],
+        [municipality_id.into(), value],
     ))
     .all(db)
     .await?;

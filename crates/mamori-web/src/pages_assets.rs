@@ -174,10 +174,10 @@ pub(crate) async fn resolve_unit(
         return Ok(Ok(None));
     }
     let code = unit.to_uppercase();
-    let found = mamori_app::org::unit_tree_by_code(
+    let found = mamori_app::org::unit_tree(
         state.app.store().conn(),
         ctx.actor.municipality_id,
-        &code,
+        mamori_app::org::UnitKey::Code(&code),
     )
     .await?;
     Ok(match found {

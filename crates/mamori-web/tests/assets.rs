@@ -191,6 +191,11 @@ async fn an_asset_made_in_the_form_is_listed_found_and_shown() {
         assert!(lists(&unit, "T-001"));
         let (_, unit) = page(&s, &admin, "/assets?unit=110000").await;
         assert!(!lists(&unit, "T-001"));
+        // An id does the same.
+        let by_id = format!("/assets?unit={}", s.unit_id("120000").await);
+        assert!(lists(&page(&s, &admin, &by_id).await.1, "T-001"));
+        let by_id = format!("/assets?unit={}", s.unit_id("110000").await);
+        assert!(!lists(&page(&s, &admin, &by_id).await.1, "T-001"));
 
         // A value the filters do not know is explained, not a server error.
         let (status, bad) = page(&s, &admin, "/assets?c_min=4").await;

@@ -97,8 +97,8 @@ pub struct AssetQuery {
     /// This unit and everything below it.
     #[serde(default)]
     pub unit: Option<i64>,
-    /// `unit` and the units below it, when whoever resolved `unit` found them in the same query
-    /// ([`crate::org::unit_tree_by_code`]); otherwise the list asks the database.
+    /// `unit` and the units below it, when whoever resolved `unit` found them with it
+    /// ([`crate::org::unit_tree`]); otherwise the list asks the database.
     #[serde(skip)]
     pub unit_tree: Option<Vec<i64>>,
     #[serde(default)]
@@ -203,23 +203,20 @@ async fn units_under(db: &impl ConnectionTrait, prefixes: &[String]) -> AppResul
     Ok(Units::Some(ids.into_iter().collect()))
 }
 
-/// A unit of this municipality and every unit below it, in one query: a unit's `tree_path` lists the ids
-/// from the root down to itself (`/1/2/3/`), so the units under unit 2 are those whose path holds `/2/`.
-/// Another municipality's unit, or none, gives no units.
+/// A unit of this municipality and every unit below it ([`crate::org::unit_tree`]); another municipality's
+/// unit, or none, gives no units.
 async fn units_at_or_under(
     db: &impl ConnectionTrait,
     municipality_id: i64,
     unit_id: i64,
 ) -> AppResult<Units> {
-    let ids = org_unit::Entity::find()
-        .select_only()
-        .column(org_unit::Column::Id)
-        .filter(org_unit::Column::MunicipalityId.eq(municipality_id))
-        .filter(org_unit::Column::TreePath.like(format!("%/{unit_id}/%")))
-        .into_tuple::<i64>()
-        .all(db)
-        .await?;
-    Ok(Units::Some(ids.into_iter().collect()))
+    let tree = crate::org::unit_tree(db, municipality_id, crate::org::UnitKey::Id(unit_id)).await?;
+    Ok(Units::Some(
+        tree.map(|(_, ids)| ids)
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+    ))
 }
 
 /// The filters behind the list and the export, checked, with the person's reach and the unit filter resolved
